@@ -1,0 +1,4 @@
+"""``python -m zhnlp`` == the ``zhnlp`` command."""
+from zhnlp.cli import main
+
+main()

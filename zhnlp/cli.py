@@ -1,0 +1,122 @@
+"""The ``zhnlp`` command: train | eval | predict | plugins.
+
+``train`` runs under Hydra (overrides, ``-m`` multirun, run folders); the others are plain
+commands that need neither Hydra nor the network.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from zhnlp.errors import ZhnlpError
+
+SUBCOMMANDS = ("train", "eval", "predict", "plugins")
+# Lightning's DDP launcher re-runs this program without the subcommand; remember it.
+_SUBCOMMAND_ENV = "ZHNLP_SUBCOMMAND"
+
+
+def fail(error: Exception) -> None:
+    """Print a user error without a traceback and exit with status 2."""
+    print(f"zhnlp: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def run_train(overrides: list[str]) -> None:
+    """Hand the overrides to Hydra and train."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import DictConfig
+
+    from zhnlp.config import register_resolvers, to_plain
+    from zhnlp.searchpath import register
+
+    register()
+    register_resolvers()
+
+    @hydra.main(version_base="1.3", config_path="pkg://zhnlp_conf", config_name="train")
+    def _train(cfg: DictConfig) -> float | None:
+        from zhnlp.train import train
+
+        try:
+            plain = to_plain(cfg)
+            metrics = train(plain, Path(HydraConfig.get().runtime.output_dir))
+        except ZhnlpError as error:
+            fail(error)
+        main = cfg.get("report_metric")
+        return metrics.get(main) if main else None
+
+    os.environ[_SUBCOMMAND_ENV] = "train"
+    sys.argv = [sys.argv[0], *overrides]
+    _train()
+
+
+def run_plugins(_: list[str]) -> None:
+    """Print every registered plugin: group, name, distribution and version."""
+    from zhnlp import registry
+
+    rows = []
+    for kind in ("encoders", "heads", "datasets", "conf"):
+        for name, plugin in sorted(registry.plugins(kind).items()):
+            ok = kind == "conf" or registry._load(plugin.group, name) is not None
+            rows.append((plugin.group, name, f"{plugin.distribution} {plugin.version}", "" if ok else "IMPORT FAILED"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    print(f"{'group'.ljust(widths[0])}  {'name'.ljust(widths[1])}  {'distribution'.ljust(widths[2])}")
+    for row in rows:
+        print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2].ljust(widths[2])}  {row[3]}".rstrip())
+
+
+def run_predict(argv: list[str]) -> None:
+    """``zhnlp predict RUN --input FILE [--output FILE] [--format jsonl|cluener]``."""
+    from zhnlp.predict import predict_file
+
+    parser = argparse.ArgumentParser(prog="zhnlp predict", description="Predict with a trained run.")
+    parser.add_argument("run", help="run folder or .ckpt file")
+    parser.add_argument("--input", "-i", required=True, help="UTF-8 file: one text per line, or JSON lines with 'text'")
+    parser.add_argument("--output", "-o", default="-", help="output file (default: stdout)")
+    parser.add_argument("--format", default="jsonl", help="jsonl (default) or a format the head offers, e.g. cluener")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    predict_file(args.run, args.input, args.output, args.format, args.batch_size, args.device)
+
+
+def run_eval(argv: list[str]) -> None:
+    """``zhnlp eval RUN --data FILE``: score a trained run on a labelled file."""
+    from zhnlp.predict import evaluate_file
+
+    parser = argparse.ArgumentParser(prog="zhnlp eval", description="Evaluate a trained run on labelled data.")
+    parser.add_argument("run", help="run folder or .ckpt file")
+    parser.add_argument("--data", required=True, help="labelled file in the run's dataset format")
+    parser.add_argument("--output", "-o", default=None, help="write metrics JSON here")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    evaluate_file(args.run, args.data, args.output, args.batch_size, args.device)
+
+
+COMMANDS = {"train": run_train, "plugins": run_plugins, "predict": run_predict, "eval": run_eval}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``zhnlp`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        command, rest = argv[0], argv[1:]
+    elif os.environ.get(_SUBCOMMAND_ENV) == "train":
+        command, rest = "train", argv
+    else:
+        print("usage: zhnlp {train,eval,predict,plugins} ...\n"
+              "  zhnlp train [key=value ...] [-m]   train (Hydra overrides; --help shows the config)\n"
+              "  zhnlp eval RUN --data FILE          evaluate a trained run on labelled data\n"
+              "  zhnlp predict RUN --input FILE      predict with a trained run\n"
+              "  zhnlp plugins                       list installed encoders, heads and datasets",
+              file=sys.stderr)
+        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    try:
+        COMMANDS[command](rest)
+    except ZhnlpError as error:
+        fail(error)

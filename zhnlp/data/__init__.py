@@ -1,0 +1,4 @@
+"""Reading, tokenising, batching."""
+from zhnlp.data.datamodule import DataModule
+
+__all__ = ["DataModule"]

@@ -1,0 +1,125 @@
+"""``zhnlp train``: a flat list of steps — data, encoder, head, module, trainer; fit; test; write."""
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from zhnlp.builders import build, target_of
+from zhnlp.data import DataModule
+from zhnlp.errors import ConfigError
+from zhnlp.module import TaskModule
+from zhnlp.outputs import metrics_table, write_metrics, write_predictions
+
+
+class SaveOnCrash(Callback):
+    """On any exception during fit, save what was learnt so far as ``checkpoints/crash.ckpt``."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if trainer.state.fn == "fit" and trainer.global_step > 0:
+            trainer.save_checkpoint(self.directory / "crash.ckpt")
+            print(f"\nTraining stopped by {type(exception).__name__}; saved {self.directory / 'crash.ckpt'}")
+
+
+def resolve_ckpt(path: str | None) -> str | None:
+    """``ckpt_path=RUN_DIR`` means that run's ``checkpoints/last.ckpt``."""
+    if not path:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        p = p / "checkpoints" / "last.ckpt"
+    if not p.is_file():
+        raise ConfigError(f"ckpt_path={path}: no checkpoint there. Pass a .ckpt file or a run folder with checkpoints/last.ckpt.")
+    return str(p)
+
+
+def build_trainer(cfg: dict, run_dir: Path, main_metric: str) -> tuple[L.Trainer, ModelCheckpoint | None]:
+    """The Lightning Trainer from ``cfg['trainer']`` plus checkpointing, early stopping, loggers."""
+    monitor = f"val/{main_metric}"
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="max",
+        save_last=True, save_top_k=1, auto_insert_metric_name=False,
+    )
+    callbacks: list[Callback] = [checkpoint, SaveOnCrash(run_dir / "checkpoints")]
+    stopping = cfg.get("early_stopping") or {}
+    if stopping.get("patience"):
+        callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=int(stopping["patience"]),
+                                       min_delta=float(stopping.get("min_delta", 0.0))))
+    callbacks += [build(spec) for spec in (cfg.get("callbacks") or {}).values() if spec]
+    loggers = [CSVLogger(run_dir, name="logs", version="")]
+    if importlib.util.find_spec("tensorboard"):
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
+    trainer = L.Trainer(**cfg["trainer"], callbacks=callbacks, logger=loggers, default_root_dir=run_dir)
+    return trainer, checkpoint
+
+
+def save_encoder_assets(encoder, run_dir: Path) -> dict:
+    """Let the encoder write its config/vocab files into the run; paths are kept run-relative."""
+    if not hasattr(encoder, "save_assets"):
+        return {}
+    assets = dict(encoder.save_assets(str(run_dir / "encoder")))
+    relative = [k for k, v in assets.items() if isinstance(v, str) and Path(v).is_relative_to(run_dir)]
+    for key in relative:
+        assets[key] = str(Path(assets[key]).relative_to(run_dir))
+    return {**assets, "_relative": relative}
+
+
+def train(cfg: dict, run_dir: Path) -> dict[str, float]:
+    """Train, evaluate and write a run folder. ``cfg`` is the resolved config as a plain dict.
+
+    Returns:
+        The flat metrics written to ``metrics.json``.
+    """
+    started = time.time()
+    L.seed_everything(cfg["seed"], workers=True, verbose=False)
+    data = DataModule(**cfg["data"], seed=cfg["seed"])
+    encoder = build(cfg["encoder"])
+    head_builder = build(cfg["head"])  # partial: hidden_size and labels come below
+    collect = target_of(cfg["head"]).collect_labels
+    labels = collect(data.examples["train"])
+    data.check_labels(labels, collect)
+    if hasattr(encoder, "fit"):
+        encoder.fit(data.train_texts())
+    head = head_builder(hidden_size=encoder.hidden_size, labels=labels)
+    assets = save_encoder_assets(encoder, run_dir)
+    data.prepare(encoder, head)
+    module = TaskModule(encoder, head, cfg, labels, assets)
+
+    trainer, checkpoint = build_trainer(cfg, run_dir, head.main_metric)
+    trainer.fit(module, datamodule=data, ckpt_path=resolve_ckpt(cfg.get("ckpt_path")))
+    best = checkpoint.best_model_path or None
+    metrics: dict[str, float] = {}
+    trainer.validate(module, datamodule=data, ckpt_path=best, verbose=False)
+    metrics.update(module.last_eval["metrics"])
+    final = module.last_eval
+    if data.examples["test"] is not None:
+        trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)
+        metrics.update(module.last_eval["metrics"])
+        final = module.last_eval
+    metrics["train/epochs"] = float(trainer.current_epoch)
+    metrics["train/seconds"] = round(time.time() - started, 1)
+    if trainer.is_global_zero:
+        write_outputs(run_dir, metrics, final, head)
+    return metrics
+
+
+def write_outputs(run_dir: Path, metrics: dict[str, float], final: dict, head) -> None:
+    """metrics.json, predictions on the last evaluated split, and a printed summary."""
+    write_metrics(run_dir, metrics)
+    split = "test" if final["stage"] == "test" else "dev"
+    pred_path = write_predictions(run_dir / "predictions" / f"{split}.jsonl", final["examples"], final["predictions"])
+    print("\nMetrics:\n" + metrics_table({k: v for k, v in metrics.items() if "/" in k and k.count("/") == 1}))
+    if hasattr(head, "report"):
+        unprefixed = {k.split("/", 1)[1]: v for k, v in final["metrics"].items()}
+        print(f"\n{split} set:\n" + head.report(unprefixed))
+    print(f"\nRun folder: {run_dir}\n  metrics:     {run_dir / 'metrics.json'}\n  predictions: {pred_path}"
+          f"\n  checkpoints: {run_dir / 'checkpoints'}")
