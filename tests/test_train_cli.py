@@ -1,0 +1,82 @@
+"""End to end through the command line: run folder contents, multirun, DDP, resume, predict."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+import zhnlp
+from helpers import explain, metrics, train, zhnlp as run_zhnlp
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("train")
+    proc, run_dir = train(tmp, "trainer.max_epochs=2")
+    assert proc.returncode == 0, explain(proc)
+    return proc, run_dir
+
+
+def test_run_folder_has_everything(trained):
+    proc, run_dir = trained
+    m = metrics(run_dir)
+    for key in ("val/f1", "val/precision", "val/recall", "test/f1", "test/macro_f1"):
+        assert 0.0 <= m[key] <= 1.0, key
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "logs" / "metrics.csv").is_file()
+    rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 100  # the sample test split
+    assert all(isinstance(r["prediction"], list) for r in rows)
+    assert "Run folder" in proc.stdout and str(run_dir) in proc.stdout
+    assert "test/f1" in proc.stdout
+
+
+def test_load_predicts_with_original_offsets(trained):
+    _, run_dir = trained
+    model = zhnlp.load(str(run_dir))
+    texts = ["张伟在北京大学读书。", "  华为Mate60手机于２０２３年8月在深圳发布😀", ""]
+    out = model.predict(texts)
+    assert len(out) == 3 and out[2] == []
+    for text, entities in zip(texts, out):
+        for ent in entities:
+            assert text[ent["start"]:ent["end"]] == ent["text"]
+            assert ent["type"] in {"PER", "LOC", "ORG"}
+    rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+    again = model.predict([r["text"] for r in rows[:20]])
+    assert again == [r["prediction"] for r in rows[:20]]
+
+
+def test_multirun_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_zhnlp("train", "-m", "optim.lr=1e-3,3e-3", "encoder.char_dim=16", "encoder.bigram_dim=16",
+                     "head.lstm_hidden=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+                     f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 0, explain(proc)
+    runs = sorted(p.parent for p in sweep.glob("*/metrics.json"))
+    assert len(runs) == 2
+    lrs = sorted(json.loads((r / "metrics.json").read_text())["val/f1"] >= 0 and
+                 (r / ".hydra" / "overrides.yaml").read_text() for r in runs)
+    assert "optim.lr=0.001" in lrs[0] and "optim.lr=0.003" in lrs[1]
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    proc, run_dir = train(tmp_path, "trainer=ddp_cpu", "data.batch_size=16")
+    assert proc.returncode == 0, explain(proc)
+    m = metrics(run_dir)
+    assert 0.0 <= m["test/f1"] <= 1.0
+    # the gathered evaluation covers the whole test split, not one process's half
+    assert len((run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()) == 100
+
+
+def test_resume_from_last_checkpoint(tmp_path):
+    first, run1 = train(tmp_path, run="first")
+    assert first.returncode == 0, explain(first)
+    second, run2 = train(tmp_path, f"ckpt_path={run1}", "trainer.max_epochs=2", run="second")
+    assert second.returncode == 0, explain(second)
+    with open(run2 / "logs" / "metrics.csv", encoding="utf-8") as f:
+        epochs = {row["epoch"] for row in csv.DictReader(f) if row.get("train/loss")}
+    assert epochs == {"1"}, f"resumed run should train epoch 1 only, logged {epochs}"
+    assert metrics(run2)["train/epochs"] == 2.0
