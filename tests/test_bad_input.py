@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import zhnlp
-from helpers import explain, train
+from cli_helpers import explain, train
 from zhnlp.errors import ZhnlpError
 
 GOOD = "张 B-PER\n伟 I-PER\n在 O\n北 B-LOC\n京 I-LOC\n\n李 B-PER\n明 I-PER\n来 O\n了 O\n"
@@ -38,7 +38,7 @@ def test_missing_data_file(tmp_path):
 def test_malformed_line_names_file_and_line(tmp_path):
     bad = write(tmp_path, "bad.txt", GOOD + "\n王 B-PER\n五\n")
     proc, _ = train(tmp_path, *data_overrides(bad, bad))
-    assert_short_error(proc, "bad.txt:14")
+    assert_short_error(proc, "bad.txt:13")
 
 
 def test_unknown_config_option(tmp_path):

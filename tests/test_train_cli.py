@@ -7,7 +7,7 @@ import json
 import pytest
 
 import zhnlp
-from helpers import explain, metrics, train, zhnlp as run_zhnlp
+from cli_helpers import explain, metrics, train, zhnlp as run_zhnlp
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,14 @@ def locate(path: str) -> Callable[..., Any]:
         ) from exc
 
 
+def is_meta_key(key: str) -> bool:
+    """``_target_``, ``_partial_`` and other ``_name_`` keys describe a spec; they are not arguments.
+
+    Encoder configs use ``_lr_`` to suggest their learning rate to ``optim.lr``.
+    """
+    return len(key) > 2 and key.startswith("_") and key.endswith("_")
+
+
 def build(spec: Any, **extra: Any) -> Any:
     """Build what ``spec`` describes; nested specs with ``_target_`` are built first.
 
@@ -42,7 +50,7 @@ def build(spec: Any, **extra: Any) -> Any:
             return {key: build(value) for key, value in spec.items()}
         return spec
     target = locate(spec["_target_"])
-    kwargs = {k: build(v) for k, v in spec.items() if k not in ("_target_", "_partial_", "_convert_")}
+    kwargs = {k: build(v) for k, v in spec.items() if not is_meta_key(k)}
     kwargs.update(extra)
     if spec.get("_partial_"):
         return functools.partial(target, **kwargs)

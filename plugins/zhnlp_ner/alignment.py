@@ -1,0 +1,133 @@
+"""Char <-> token alignment for entity heads.
+
+Gold entities live in char offsets of the original text; heads work on tokens. A token is
+*real* when its offset span is non-empty (special tokens have (0, 0)). An entity maps to tokens
+when its start is the first char of a token and its end is the last char of a token; entities
+whose boundary falls inside a token (or on a char with no token, such as dropped whitespace) are
+counted and left out of the targets, never shifted.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from typing import Any, Iterable, Sequence
+
+Offsets = Sequence[tuple[int, int]]
+TokenSpan = tuple[str, int, int]  # (type, first token, last token) -- inclusive
+
+
+def as_offsets(offsets: Any) -> list[tuple[int, int]]:
+    """Normalise an offset mapping (list of pairs, tensor, numpy array) to a list of int tuples."""
+    if hasattr(offsets, "tolist"):
+        offsets = offsets.tolist()
+    return [(int(s), int(e)) for s, e in offsets]
+
+
+def real_tokens(offsets: Offsets) -> list[int]:
+    """Indices of tokens that cover text (non-empty span)."""
+    return [k for k, (s, e) in enumerate(offsets) if e > s]
+
+
+class AlignmentStats:
+    """Counts gold entities a head cannot represent; warns once per batch of new cases.
+
+    Cases are keyed by example position and entity, so building targets for the same example
+    again (a second epoch, a re-run of setup) does not count it twice.
+    """
+
+    def __init__(self, head_name: str):
+        self.head_name = head_name
+        self.seen: set[tuple] = set()
+        self.pending: Counter[str] = Counter()
+        self.first: str | None = None
+        self.total: Counter[str] = Counter()
+
+    def record(self, example: dict, entity: dict, reason: str) -> None:
+        key = (example.get("_file"), example.get("_line"), example.get("_window"), example.get("id"),
+               entity.get("type"), entity.get("start"), entity.get("end"))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.pending[reason] += 1
+        self.total[reason] += 1
+        if self.first is None:
+            where = f"{example.get('_file', '?')}:{example.get('_line', '?')}"
+            self.first = f"{where} {entity.get('type')} {entity.get('text')!r} ({reason})"
+
+    def flush(self) -> int:
+        """Emit one warning for the cases recorded since the last flush; return their number."""
+        count = sum(self.pending.values())
+        if count:
+            reasons = ", ".join(f"{n} {why}" for why, n in self.pending.most_common())
+            warnings.warn(
+                f"{count} gold entit{'y' if count == 1 else 'ies'} cannot be represented by the "
+                f"{self.head_name} head on these tokens and {'is' if count == 1 else 'are'} left out of its "
+                f"training targets ({reasons}); first: {self.first}. They still count as misses in "
+                f"evaluation. Use a tokenizer that splits at these boundaries (e.g. a char-level encoder) "
+                f"to keep them.",
+                stacklevel=3,
+            )
+            self.pending.clear()
+            self.first = None
+        return count
+
+
+def entity_token_spans(
+    entities: Iterable[dict],
+    offsets: Offsets,
+    label_index: dict[str, int],
+    allow_overlap: bool,
+) -> tuple[list[TokenSpan], list[tuple[dict, str]]]:
+    """Map char-offset entities to inclusive token spans.
+
+    Args:
+        entities: {"type", "start", "end"} dicts, end exclusive.
+        offsets: the encoding's offset mapping.
+        label_index: known entity types.
+        allow_overlap: False for tagging heads (one tag per token): an entity overlapping one
+            already placed (longer first, then leftmost) is rejected.
+
+    Returns:
+        (token spans sorted by position, rejected [(entity, reason)]).
+    """
+    first_of: dict[int, int] = {}
+    last_of: dict[int, int] = {}
+    for k in real_tokens(offsets):
+        s, e = offsets[k]
+        first_of.setdefault(s, k)
+        last_of[e] = k
+    spans: list[TokenSpan] = []
+    rejected: list[tuple[dict, str]] = []
+    taken: set[int] = set()
+    seen: set[TokenSpan] = set()
+    order = sorted(entities, key=lambda ent: (-(ent["end"] - ent["start"]), ent["start"], ent["type"]))
+    for ent in order:
+        if ent["type"] not in label_index:
+            rejected.append((ent, "type not in the head's labels"))
+            continue
+        a, b = first_of.get(ent["start"]), last_of.get(ent["end"])
+        if a is None or b is None or a > b:
+            rejected.append((ent, "boundary inside a token or on a char without a token"))
+            continue
+        span = (ent["type"], a, b)
+        if span in seen:
+            continue
+        if not allow_overlap:
+            if any(k in taken for k in range(a, b + 1)):
+                rejected.append((ent, "overlaps another entity (nested entities need global_pointer)"))
+                continue
+            taken.update(range(a, b + 1))
+        seen.add(span)
+        spans.append(span)
+    spans.sort(key=lambda sp: (sp[1], sp[2], sp[0]))
+    return spans, rejected
+
+
+def token_spans_to_entities(spans: Iterable[TokenSpan], offsets: Offsets, text: str) -> list[dict]:
+    """Inclusive token spans -> entity dicts in char offsets of ``text`` (sorted, no duplicates)."""
+    out = {}
+    for typ, a, b in spans:
+        start, end = offsets[a][0], offsets[b][1]
+        if end > start:
+            out[(start, end, typ)] = {"type": typ, "start": start, "end": end, "text": text[start:end]}
+    return [out[key] for key in sorted(out)]

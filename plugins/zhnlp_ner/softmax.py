@@ -1,0 +1,69 @@
+"""The ``softmax`` head: per-token linear classification, argmax decoding with repairs."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zhnlp.errors import ConfigError
+from zhnlp_ner.alignment import AlignmentStats
+from zhnlp_ner.common import EntityHeadMixin
+from zhnlp_ner.crf import fit_length
+from zhnlp_ner.schemes import build_tags, check_head_scheme
+from zhnlp_ner.tagging import decode_tag_ids, tag_targets
+
+IGNORE = -100
+
+
+class SoftmaxHead(EntityHeadMixin, nn.Module):
+    """Token classification with cross-entropy.
+
+    Targets: ``{"tags": (T,) long}`` with -100 on special tokens (ignored by the loss).
+    Decoding takes the argmax tag per token; an ``I-X`` continuing nothing starts an entity
+    (conlleval repair), counted in ``decode_repairs``.
+    """
+
+    def __init__(self, hidden_size: int, labels: Sequence[str], scheme: str = "BIO", dropout: float = 0.1,
+                 window_overlap: int = 64):
+        super().__init__()
+        if not labels:
+            raise ConfigError("the softmax head needs at least one entity type (labels=[] given).")
+        self.labels, self.scheme = list(labels), check_head_scheme(scheme)
+        self.eval_scheme, self.window_overlap = self.scheme, int(window_overlap)
+        self.tags = build_tags(self.labels, self.scheme)
+        self.tag_index = {t: i for i, t in enumerate(self.tags)}
+        self.label_index = {t: i for i, t in enumerate(self.labels)}
+        self.stats = AlignmentStats("softmax")
+        self.decode_repairs = 0
+        self.dropout = nn.Dropout(dropout)
+        self.proj = nn.Linear(hidden_size, len(self.tags))
+
+    def targets(self, example: dict, encoding: dict) -> dict[str, torch.Tensor]:
+        """``{"tags": (T,)}`` tag ids, -100 on special tokens."""
+        return {"tags": tag_targets(example, encoding, self.tag_index, self.label_index, self.scheme, IGNORE, self.stats)}
+
+    def forward(self, hidden: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
+        """``{"logits", "loss"}`` (mean token cross-entropy, when ``tags`` is in batch)."""
+        self.stats.flush()
+        logits = self.proj(self.dropout(hidden)).float()  # (B, T, K)
+        out = {"logits": logits}
+        if "tags" in batch:
+            tags = fit_length(batch["tags"].to(logits.device), logits.size(1), IGNORE)  # (B, T)
+            tags = tags.masked_fill(batch["attention_mask"].to(tags.device) == 0, IGNORE)
+            if (tags != IGNORE).any():
+                out["loss"] = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tags.reshape(-1), ignore_index=IGNORE)
+            else:  # nothing to learn from in this batch
+                out["loss"] = logits.sum() * 0.0
+        return out
+
+    @torch.no_grad()
+    def predict(self, hidden: torch.Tensor, batch: dict) -> list[list[dict]]:
+        """One list of entities per row, in char offsets of ``batch["examples"][i]["text"]``."""
+        self.stats.flush()
+        ids = self.proj(hidden).argmax(-1).tolist()  # (B, T)
+        texts = [ex["text"] for ex in batch["examples"]]
+        preds, repairs = decode_tag_ids(ids, batch["offsets"], texts, self.tags, self.scheme == "BIOES")
+        self.decode_repairs += repairs
+        return preds
