@@ -5,6 +5,7 @@ Public API:
     build_encoder(name, **kwargs)       build a registered encoder
     build_head(name, **kwargs)          build a registered head
     load(run_dir_or_checkpoint)         a Predictor with .predict(texts)
+    keywords(texts, method, top_k)      keyword extraction with a registered method
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from zhnlp.registry import available
 
 __version__ = "0.1.0"
 __all__ = [
-    "available", "build_encoder", "build_head", "load",
+    "available", "build_encoder", "build_head", "load", "keywords",
     "ZhnlpError", "DataError", "ConfigError", "PluginError",
 ]
 
@@ -60,6 +61,27 @@ def load(path: str, device: str = "cpu"):
     Returns:
         A ``zhnlp.predict.Predictor``; call ``.predict(list_of_texts)``.
     """
-    from zhnlp.predict import Predictor
+    from zhnlp.predict import load_any
 
-    return Predictor.from_path(path, device=device)
+    return load_any(path, device=device)
+
+
+def keywords(texts, method: str = "tfidf", top_k: int = 5, **kwargs: Any) -> list[list[tuple[str, float]]]:
+    """Extract keywords with a method registered in ``zhnlp.keyword_methods``.
+
+    Args:
+        texts: a string or a list of strings.
+        method: e.g. ``"tfidf"``, ``"textrank"``, ``"keybert"``; or a trained tagger's run folder.
+        top_k: keywords per text.
+        **kwargs: passed to the method's builder (e.g. ``encoder=...`` for keybert).
+
+    Returns:
+        For each text, ``[(keyword, score), ...]`` best first.
+    """
+    from zhnlp.registry import get
+
+    single = isinstance(texts, str)
+    texts = [texts] if single else list(texts)
+    extractor = get("keyword_methods", method)(**kwargs)
+    out = extractor(texts, top_k=top_k)
+    return out[0] if single else out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from typing import Any, Callable
 
 from zhnlp.errors import ConfigError
@@ -53,8 +54,24 @@ def build(spec: Any, **extra: Any) -> Any:
     kwargs = {k: build(v) for k, v in spec.items() if not is_meta_key(k)}
     kwargs.update(extra)
     if spec.get("_partial_"):
+        check_arguments(target, kwargs, spec["_target_"])
         return functools.partial(target, **kwargs)
+    check_arguments(target, kwargs, spec["_target_"])
     return target(**kwargs)
+
+
+def check_arguments(target: Callable[..., Any], kwargs: dict, name: str) -> None:
+    """A config key the builder does not take is a ConfigError naming the key (not a TypeError)."""
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        accepted = ", ".join(k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL)
+        raise ConfigError(f"{name} does not take {', '.join(unknown)}. It accepts: {accepted}.")
 
 
 def target_of(spec: dict) -> Callable[..., Any]:

@@ -38,11 +38,12 @@ def run_train(overrides: list[str]) -> None:
 
     @hydra.main(version_base="1.3", config_path="pkg://zhnlp_conf", config_name="train")
     def _train(cfg: DictConfig) -> float | None:
-        from zhnlp.train import train
+        from zhnlp.builders import locate
 
         try:
             plain = to_plain(cfg)
-            metrics = train(plain, Path(HydraConfig.get().runtime.output_dir))
+            runner = locate(plain.get("runner") or "zhnlp.train.train")
+            metrics = runner(plain, Path(HydraConfig.get().runtime.output_dir))
         except ZhnlpError as error:
             fail(error)
         main = cfg.get("report_metric")
@@ -58,9 +59,9 @@ def run_plugins(_: list[str]) -> None:
     from zhnlp import registry
 
     rows = []
-    for kind in ("encoders", "heads", "datasets", "conf"):
+    for kind in ("encoders", "heads", "datasets", "commands", "conf"):
         for name, plugin in sorted(registry.plugins(kind).items()):
-            ok = kind == "conf" or registry._load(plugin.group, name) is not None
+            ok = kind == "conf" or registry.loads(kind, name)
             rows.append((plugin.group, name, f"{plugin.distribution} {plugin.version}", "" if ok else "IMPORT FAILED"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     print(f"{'group'.ljust(widths[0])}  {'name'.ljust(widths[1])}  {'distribution'.ljust(widths[2])}")
@@ -97,12 +98,40 @@ def run_eval(argv: list[str]) -> None:
     evaluate_file(args.run, args.data, args.output, args.batch_size, args.device)
 
 
+def quiet_warnings() -> None:
+    """One short line per warning; drop Lightning's advice that does not apply to us."""
+    for pattern in (".*does not have many workers.*", ".*isinstance.treespec, LeafSpec.*", ".*LeafSpec.*",
+                    ".*Checkpoint directory .* exists and is not empty.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"zhnlp: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+
+
 COMMANDS = {"train": run_train, "plugins": run_plugins, "predict": run_predict, "eval": run_eval}
+
+
+def plugin_commands() -> dict:
+    """Subcommands added by plugins (entry point group ``zhnlp.commands``: name -> fn(argv))."""
+    from zhnlp import registry
+
+    return {name: p for name, p in registry.plugins("commands").items() if name not in COMMANDS}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``zhnlp`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    extra = plugin_commands()
+    if argv and argv[0] in extra:
+        from zhnlp.registry import get
+
+        try:
+            get("commands", argv[0])(argv[1:])
+        except ZhnlpError as error:
+            fail(error)
+        return
     if argv and argv[0] in COMMANDS:
         command, rest = argv[0], argv[1:]
     elif os.environ.get(_SUBCOMMAND_ENV) == "train":
@@ -112,10 +141,11 @@ def main(argv: list[str] | None = None) -> None:
               "  zhnlp train [key=value ...] [-m]   train (Hydra overrides; --help shows the config)\n"
               "  zhnlp eval RUN --data FILE          evaluate a trained run on labelled data\n"
               "  zhnlp predict RUN --input FILE      predict with a trained run\n"
-              "  zhnlp plugins                       list installed encoders, heads and datasets",
+              "  zhnlp plugins                       list installed encoders, heads and datasets"
+              + "".join(f"\n  zhnlp {name} ...  (from {p.distribution})" for name, p in sorted(extra.items())),
               file=sys.stderr)
         sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    quiet_warnings()
     try:
         COMMANDS[command](rest)
     except ZhnlpError as error:

@@ -172,3 +172,16 @@ def evaluate_file(run: str, data_path: str, output: str | None, batch_size: int,
     if output:
         Path(output).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+PIPELINE_FILE = "predictor.json"
+
+
+def load_any(path: str | Path, device: str = "cpu"):
+    """``zhnlp.load``: a pipeline run (its ``predictor.json`` names a loader) or a single model."""
+    p = Path(path)
+    spec_file = p / PIPELINE_FILE
+    if p.is_dir() and spec_file.is_file():
+        spec = json.loads(spec_file.read_text(encoding="utf-8"))
+        return build(spec, path=str(p), device=device)
+    return Predictor.from_path(p, device=device)

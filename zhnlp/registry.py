@@ -19,6 +19,8 @@ from typing import Any, Callable
 from zhnlp.errors import PluginError
 
 GROUPS = {"encoders": "zhnlp.encoders", "heads": "zhnlp.heads", "datasets": "zhnlp.datasets"}
+# Groups that are not model parts: extra CLI subcommands and keyword-extraction methods.
+EXTRA_GROUPS = {"commands": "zhnlp.commands", "keyword_methods": "zhnlp.keyword_methods"}
 CONF_GROUP = "zhnlp.conf"
 
 
@@ -71,7 +73,16 @@ def refresh() -> None:
 
 def plugins(kind: str) -> dict[str, Plugin]:
     """All plugins of one kind ("encoders", "heads", "datasets", or "conf")."""
-    return _discover(GROUPS.get(kind, CONF_GROUP if kind == "conf" else kind))
+    return _discover(_group(kind))
+
+
+def _group(kind: str) -> str:
+    return GROUPS.get(kind) or EXTRA_GROUPS.get(kind) or (CONF_GROUP if kind == "conf" else kind)
+
+
+def loads(kind: str, name: str) -> bool:
+    """Whether the plugin imports (a failure is warned about once)."""
+    return _load(_group(kind), name) is not None
 
 
 @lru_cache(maxsize=None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import time
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def build_trainer(cfg: dict, run_dir: Path, main_metric: str) -> tuple[L.Trainer
         from lightning.pytorch.loggers import TensorBoardLogger
 
         loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
+    unknown = sorted(set(cfg["trainer"]) - set(inspect.signature(L.Trainer).parameters))
+    if unknown:
+        raise ConfigError(f"trainer.{unknown[0]} is not a Lightning Trainer argument "
+                          f"(see https://lightning.ai/docs/pytorch/stable/common/trainer.html).")
     trainer = L.Trainer(**cfg["trainer"], callbacks=callbacks, logger=loggers, default_root_dir=run_dir)
     return trainer, checkpoint
 
