@@ -8,12 +8,12 @@ Heads name the bundled data they run on with ``builder.example_data`` (a ``data=
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import OmegaConf
 
 from zhnlp import registry
 from zhnlp.builders import is_meta_key
@@ -95,7 +95,7 @@ def test_every_encoder_trains_under_every_head(name, head, tmp_path):
     _, kwargs = tiny_encoder(name, tmp_path)
     overrides = [f"encoder={name}", f"head={head}", f"data={builder.example_data}",
                  "trainer.fast_dev_run=true", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu"]
-    overrides += [f"encoder.{k}={OmegaConf.to_yaml(v).strip() if not isinstance(v, str) else v}" for k, v in kwargs.items()]
+    overrides += [f"encoder.{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in kwargs.items()]
     cfg = to_plain(compose_config(overrides))
     metrics = train(cfg, tmp_path / "run")
     assert any(k.startswith("val/") for k in metrics), metrics

@@ -5,10 +5,10 @@ import inspect
 from pathlib import Path
 
 import pytest
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from zhnlp import registry
+from zhnlp.builders import build, is_meta_key
 from zhnlp_transformers import encoders
 
 CONF = Path(__file__).parents[1] / "conf" / "encoder"
@@ -25,11 +25,11 @@ def test_yaml_matches_builder(tmp_path, name):
     assert config._target_ == f"zhnlp_transformers.encoders.build_{name}"
     assert registry.get("encoders", name) is builder
     params = inspect.signature(builder).parameters
-    kwargs = {k: v for k, v in config.items() if k != "_target_"}
+    kwargs = {k: v for k, v in config.items() if not is_meta_key(k)}
     assert set(kwargs) == set(params)
     assert config.pretrained == NAMES[name][0]
     for key, value in kwargs.items():
         assert params[key].default == value, key
     config.pretrained = str(Path(builder.example_kwargs(tmp_path)["pretrained"]))
-    encoder = instantiate(config)
+    encoder = build(OmegaConf.to_container(config))
     assert encoder.hidden_size == 32
