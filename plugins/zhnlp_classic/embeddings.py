@@ -1,0 +1,189 @@
+"""Per-token feature embeddings whose vocabularies are learnt by ``fit`` and saved in state_dict.
+
+The vocabularies travel as this module's *extra state* (a uint8 tensor holding UTF-8 JSON, so it
+survives ``torch.save``, ``torch.load(weights_only=True)`` and safetensors alike). PyTorch sets a
+module's extra state before it copies its children's parameters, so ``set_extra_state`` can
+create correctly sized embedding tables on a freshly built, unfitted module and
+``load_state_dict`` then fills them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from zhnlp.errors import ConfigError, ZhnlpError
+from zhnlp_classic.vocab import PAD_ID, SPECIALS, UNK_ID, Vocab
+
+_STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    """One embedding table: sized by a tokenizer vocabulary (``vocab``) or fixed (``size``)."""
+
+    name: str
+    dim: int
+    vocab: str | None = None
+    size: int | None = None
+    unk_dropout: float = 0.0  # training only: replace ids by [UNK] with this probability
+    pretrained: str | None = None  # word2vec text file with vectors for this table's tokens
+
+
+def _init_table(emb: nn.Embedding) -> None:
+    bound = math.sqrt(3.0 / emb.embedding_dim)  # unit expected norm per vector
+    nn.init.uniform_(emb.weight, -bound, bound)
+    with torch.no_grad():
+        emb.weight[PAD_ID].zero_()
+
+
+def load_word2vec_text(path: str, vocab: Vocab, weight: torch.Tensor) -> int:
+    """Copy vectors of ``vocab`` tokens found in a word2vec text file into ``weight``.
+
+    Returns how many rows were set. An optional "count dim" header line is skipped.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"pretrained_embeddings: {path} is not a file; give a word2vec text file")
+    dim, found = weight.shape[1], 0
+    with p.open(encoding="utf-8", errors="replace") as fh, torch.no_grad():
+        for n, line in enumerate(fh, 1):
+            parts = line.rstrip("\n").rstrip(" ").split(" ")
+            if n == 1 and len(parts) == 2:
+                continue
+            token, vals = parts[0], parts[1:]
+            idx = vocab.stoi.get(token)
+            if idx is None or idx < len(SPECIALS):
+                continue
+            if len(vals) != dim:
+                raise ConfigError(
+                    f"{path}:{n}: vector has {len(vals)} values but the embedding dim is {dim}; "
+                    "set the dim in the encoder config to the file's vector size"
+                )
+            weight[idx] = torch.tensor([float(v) for v in vals])
+            found += 1
+    return found
+
+
+class FeatureEmbedding(nn.Module):
+    """Looks up each feature key (``input_ids``, ``bigram_ids``, ...) in its table, concatenates,
+    adds a segment (token type) embedding, applies dropout and an optional projection.
+
+    Args:
+        tokenizer: the tokenizer whose vocabularies size the tables.
+        tables: the embedding tables.
+        fields: feature key -> table name, in concatenation order (tables may be shared).
+        dropout: dropout on the concatenated embeddings.
+        project_dim: if set, a Linear layer maps the concatenation to this width.
+        token_types: add a learnt embedding of ``token_type_ids`` (sentence pairs).
+    """
+
+    def __init__(self, tokenizer, tables: list[Table], fields: dict[str, str], dropout: float = 0.0,
+                 project_dim: int | None = None, token_types: bool = True):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.tables = {t.name: t for t in tables}
+        self.fields = dict(fields)
+        self.emb = nn.ModuleDict()
+        for t in tables:
+            if t.vocab is None:
+                self.emb[t.name] = nn.Embedding(t.size, t.dim, padding_idx=PAD_ID)
+                _init_table(self.emb[t.name])
+        width = sum(self.tables[name].dim for name in self.fields.values())
+        self.type_emb = nn.Embedding(2, width) if token_types else None
+        if self.type_emb is not None:
+            nn.init.zeros_(self.type_emb.weight)  # a fresh model treats both segments alike
+        self.dropout = nn.Dropout(dropout)
+        self.proj = nn.Linear(width, project_dim) if project_dim else None
+        self.output_size = project_dim or width
+
+    # ---- vocabulary -------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return self.tokenizer.is_fitted
+
+    def fit(self, texts) -> None:
+        """Build the vocabularies from ``texts`` and create (fresh) vocabulary-sized tables."""
+        texts = list(texts)
+        if not texts:
+            raise ZhnlpError("fit() got no texts: pass the training texts to build a vocabulary")
+        self.tokenizer.set_vocabs(self.tokenizer.build_vocabs(texts))
+        self._build_tables(pretrained=True)
+
+    def _build_tables(self, pretrained: bool = False, reuse: bool = False) -> None:
+        """Create the vocabulary-sized tables. ``reuse`` keeps a table that already has the right
+        size (``load_state_dict`` overwrites its values in place, so an optimizer built on it
+        stays valid); ``fit`` always starts from fresh random tables."""
+        vocabs = self.tokenizer.vocabs
+        ref = next(self.parameters(), None)
+        to = {} if ref is None else {"device": ref.device, "dtype": ref.dtype}
+        for t in self.tables.values():
+            if t.vocab is None:
+                continue
+            if t.vocab not in vocabs:
+                raise ZhnlpError(
+                    f"no '{t.vocab}' vocabulary for table '{t.name}': the state_dict was saved by an "
+                    "encoder built with different settings; rebuild it from the saved config"
+                )
+            size = len(vocabs[t.vocab])
+            if reuse and t.name in self.emb and self.emb[t.name].num_embeddings == size:
+                continue
+            emb = nn.Embedding(size, t.dim, padding_idx=PAD_ID)
+            _init_table(emb)
+            if pretrained and t.pretrained:
+                load_word2vec_text(t.pretrained, vocabs[t.vocab], emb.weight.data)
+            self.emb[t.name] = emb.to(**to)
+
+    def get_extra_state(self) -> torch.Tensor:
+        if not self.is_fitted:
+            return torch.zeros(0, dtype=torch.uint8)
+        state = {"format": _STATE_FORMAT,
+                 "vocabs": {k: v.itos for k, v in self.tokenizer.vocabs.items()}}
+        raw = json.dumps(state, ensure_ascii=False).encode("utf-8")
+        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).clone()
+
+    def set_extra_state(self, state) -> None:
+        if isinstance(state, torch.Tensor):
+            if state.numel() == 0:
+                return  # saved before fit: nothing to restore
+            state = json.loads(bytes(state.cpu().tolist()).decode("utf-8"))
+        if not state:
+            return
+        if state.get("format") != _STATE_FORMAT:
+            raise ZhnlpError(f"unknown vocabulary state format {state.get('format')!r}")
+        self.tokenizer.set_vocabs({k: Vocab(v) for k, v in state["vocabs"].items()})
+        self._build_tables(reuse=True)
+
+    # ---- forward ----------------------------------------------------------------------------
+    def _lookup(self, table: Table, ids: torch.Tensor) -> torch.Tensor:
+        if self.training and table.unk_dropout > 0:
+            drop = (ids >= len(SPECIALS)) & (torch.rand(ids.shape, device=ids.device) < table.unk_dropout)
+            ids = ids.masked_fill(drop, UNK_ID)
+        return self.emb[table.name](ids)  # (B, T, dim)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:
+        if not self.is_fitted:
+            raise ZhnlpError("the encoder has no vocabulary yet: call encoder.fit(train_texts) first")
+        parts = []
+        for key, name in self.fields.items():
+            ids = input_ids if key == "input_ids" else features.get(key)
+            if ids is None:
+                raise ZhnlpError(
+                    f"forward() needs '{key}': pass every key the encoder's tokenizer returns"
+                )
+            parts.append(self._lookup(self.tables[name], ids))
+        x = torch.cat(parts, dim=-1)  # (B, T, width)
+        if self.type_emb is not None:
+            if token_type_ids is None:  # same as all zeros
+                x = x + self.type_emb.weight[0]
+            else:
+                x = x + self.type_emb(token_type_ids)  # (B, T, width)
+        x = self.dropout(x)
+        if self.proj is not None:
+            x = self.proj(x)  # (B, T, project_dim)
+        return x * attention_mask.unsqueeze(-1).to(x.dtype)  # padding positions are exactly 0

@@ -1,0 +1,231 @@
+"""From-scratch encoders: shapes, padding invariance, state_dict round trips, configs."""
+from __future__ import annotations
+
+import inspect
+import io
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from zhnlp.builders import build, is_meta_key
+
+from zhnlp.errors import ZhnlpError
+from zhnlp_classic import encoders as E
+
+TEXTS = ["华为 Mate60 手机于２０２３年8月发布😀", "北京欢迎你", "今天天气很好，我们去公园散步。", "好"]
+BUILDERS = {"char": E.build_char, "bilstm": E.build_bilstm, "textcnn": E.build_textcnn,
+            "word": E.build_word}
+CONF = Path(E.__file__).parent / "conf" / "encoder"
+
+
+def tiny(name: str, **over) -> E.ClassicEncoder:
+    torch.manual_seed(0)
+    build = BUILDERS[name]
+    enc = build(**{**build.example_kwargs(None), **over})
+    enc.fit(TEXTS)
+    return enc.eval()
+
+
+def batch_of(enc, texts, pairs=None):
+    return enc.tokenizer(texts, pairs, padding=True, return_tensors="pt")
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_forward_shapes_and_padding_invariance(name):
+    enc = tiny(name)
+    batch = batch_of(enc, TEXTS)
+    B, T = batch["input_ids"].shape
+    with torch.no_grad():
+        out = enc(**batch)  # (B, T, H)
+        assert out.shape == (B, T, enc.hidden_size)
+        mask = batch["attention_mask"].bool()
+        assert out[~mask].abs().max() == 0  # padding positions are zero
+        for i, text in enumerate(TEXTS):  # each row alone, unpadded: same real-position outputs
+            one = {k: v.unsqueeze(0) for k, v in enc.tokenizer(text, return_tensors="pt").items()}
+            alone = enc(**one)  # (1, n, H)
+            n = int(mask[i].sum())
+            assert alone.shape[1] == n
+            torch.testing.assert_close(out[i, :n], alone[0], atol=1e-6, rtol=1e-5)
+
+
+def test_bilstm_packing_matches_plain_lstm_on_unpadded_rows():
+    enc = tiny("bilstm", lstm_layers=1)
+    one = {k: v.unsqueeze(0) for k, v in enc.tokenizer(TEXTS[0], return_tensors="pt").items()}
+    with torch.no_grad():
+        feats = enc.features(**one)  # (1, T, D)
+        ref, _ = enc.context.layers[0](feats)  # plain nn.LSTM on the unpadded row
+        torch.testing.assert_close(enc(**one), ref)
+
+
+def test_hidden_sizes():
+    assert E.build_char(char_dim=5, bigram_dim=3, seg_dim=2).hidden_size == 10
+    assert E.build_char(char_dim=5, bigram=False, word_boundary=False).hidden_size == 5
+    assert E.build_char(char_dim=5, project_dim=7).hidden_size == 7
+    assert E.build_bilstm(lstm_hidden=6).hidden_size == 12
+    assert E.build_textcnn(kernel_sizes=[2, 3, 5], filters=4).hidden_size == 12
+    assert E.build_word(word_dim=8, char_dim=2, lstm_layers=0).hidden_size == 12
+    assert E.build_word(lstm_hidden=9).hidden_size == 18
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_state_dict_round_trip_restores_vocab_and_weights(name):
+    enc = tiny(name)
+    buf = io.BytesIO()
+    torch.save(enc.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf, weights_only=True)
+    build = BUILDERS[name]
+    fresh = build(**build.example_kwargs(None))  # unfitted: no vocabulary, no embedding tables
+    with pytest.raises(ZhnlpError, match="fit"):
+        fresh.tokenizer("你好")
+    result = fresh.load_state_dict(sd)  # strict
+    assert not result.missing_keys and not result.unexpected_keys
+    fresh.eval()
+    probe = TEXTS + ["没见过的字龘"]
+    assert fresh.tokenizer(probe, return_offsets_mapping=True) == enc.tokenizer(
+        probe, return_offsets_mapping=True)
+    batch = batch_of(enc, probe, ["好"] * len(probe))
+    with torch.no_grad():
+        assert torch.equal(fresh(**batch), enc(**batch))
+    assert [n for n, _ in fresh.named_parameters()] == [n for n, _ in enc.named_parameters()]
+
+
+def test_state_dict_round_trip_through_safetensors(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    enc = tiny("bilstm")
+    save_file(enc.state_dict(), str(tmp_path / "model.safetensors"))
+    fresh = E.build_bilstm(**E.build_bilstm.example_kwargs(None))
+    fresh.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
+    batch = batch_of(enc, TEXTS)
+    with torch.no_grad():
+        assert torch.equal(fresh.eval()(**batch), enc(**batch))
+
+
+def test_forward_before_fit_raises():
+    enc = E.build_char(char_dim=4, bigram_dim=4, seg_dim=4)
+    ids = torch.ones(1, 3, dtype=torch.long)
+    with pytest.raises(ZhnlpError, match="fit"):
+        enc(ids, torch.ones_like(ids), bigram_ids=ids, seg_ids=ids)
+
+
+def test_missing_feature_key_is_a_clear_error():
+    enc = tiny("char")
+    batch = batch_of(enc, TEXTS)
+    batch.pop("bigram_ids")
+    with pytest.raises(ZhnlpError, match="bigram_ids"):
+        enc(**batch)
+
+
+def test_token_types_change_the_second_segment_only():
+    enc = tiny("char")
+    with torch.no_grad():
+        enc.features.type_emb.weight[1].fill_(1.0)
+    batch = batch_of(enc, ["北京"], ["好"])
+    with torch.no_grad():
+        with_types = enc(**batch)
+        batch["token_type_ids"].zero_()
+        without = enc(**batch)
+    assert torch.equal(with_types[0, :3], without[0, :3])
+    assert not torch.equal(with_types[0, 3], without[0, 3])
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_layer_groups_cover_every_parameter_once_embeddings_first(name):
+    enc = tiny(name, lstm_layers=2) if name in ("bilstm", "word") else tiny(name)
+    groups = enc.layer_groups()
+    ids = [id(p) for g in groups for p in g]
+    assert sorted(ids) == sorted(id(p) for p in enc.parameters()) and len(ids) == len(set(ids))
+    first = {id(p) for p in groups[0]}
+    assert all(id(m.weight) in first for m in enc.features.emb.values())
+    if name in ("bilstm", "word"):
+        assert len(groups) == 3  # embeddings, LSTM layer 1, LSTM layer 2
+
+
+def test_fit_on_pairs_and_refit():
+    enc = E.build_char(**E.build_char.example_kwargs(None))
+    enc.fit([("北京", "欢迎"), "你"])
+    assert set(enc.tokenizer.get_vocab()) >= {"北", "京", "欢", "迎", "你"}
+    enc.fit(["甲乙"])  # refit replaces vocabulary and tables
+    assert enc.features.emb["char"].num_embeddings == len(enc.tokenizer.get_vocab())
+
+
+def test_unk_dropout_only_in_training():
+    enc = tiny("char", unk_dropout=1.0, bigram_unk_dropout=1.0, dropout=0.0)
+    batch = batch_of(enc, TEXTS)
+    with torch.no_grad():
+        evald = enc.eval()(**batch)
+        trained = enc.train()(**batch)
+    assert not torch.equal(evald, trained)
+    unk_row = enc.features.emb["char"].weight[1]
+    droppable = batch["input_ids"] >= 4  # real characters; [PAD]/[UNK]/[SPACE]/[SEP] stay
+    assert torch.equal(trained[..., :8][droppable], unk_row.expand(int(droppable.sum()), -1))
+
+
+def test_pretrained_char_vectors(tmp_path):
+    path = tmp_path / "vec.txt"
+    path.write_text("2 8\n北 " + " ".join(["0.5"] * 8) + "\n龘 " + " ".join(["9"] * 8) + "\n",
+                    encoding="utf-8")
+    enc = tiny("char", pretrained_embeddings=str(path))
+    vid = enc.tokenizer.get_vocab()["北"]
+    assert torch.equal(enc.features.emb["char"].weight[vid], torch.full((8,), 0.5))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_config_is_complete_and_instantiates(name):
+    cfg = yaml.safe_load((CONF / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert cfg["_target_"] == f"zhnlp_classic.encoders.build_{name}"
+    params = set(inspect.signature(BUILDERS[name]).parameters)
+    assert {k for k in cfg if not is_meta_key(k)} == params  # complete builder kwargs, nothing unknown
+    enc = build(cfg)
+    assert isinstance(enc, E.ClassicEncoder) and enc.max_length == cfg["max_length"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_textcnn_matches_torch_same_padding():
+    from zhnlp_classic.context import TextCNN
+
+    torch.manual_seed(0)
+    cnn = TextCNN(5, kernel_sizes=[1, 2, 3, 4], filters=3, dropout=0.0)
+    x = torch.randn(2, 7, 5)  # (B, T, D)
+    mask = torch.ones(2, 7, dtype=torch.long)
+    expected = torch.cat([torch.relu(torch.nn.functional.conv1d(
+        x.transpose(1, 2), c.weight, c.bias, padding="same")) for c in cnn.convs], 1)
+    torch.testing.assert_close(cnn(x, mask), expected.transpose(1, 2))
+
+
+def test_reloading_a_fitted_encoder_keeps_parameter_objects():
+    """Resuming a run: the optimizer was built on the fitted tables; load_state_dict must fill
+    them in place rather than swap in new Parameter objects."""
+    enc = tiny("bilstm")
+    before = [id(p) for p in enc.parameters()]
+    other = tiny("bilstm")
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(1.0)
+    enc.load_state_dict(other.state_dict())
+    assert [id(p) for p in enc.parameters()] == before
+    assert all(torch.equal(a, b) for a, b in zip(enc.parameters(), other.parameters()))
+
+
+def test_tokenizer_and_encoder_pickle():
+    import copy
+    import pickle
+
+    enc = tiny("char")
+    tok = pickle.loads(pickle.dumps(enc.tokenizer))
+    assert tok(TEXTS) == enc.tokenizer(TEXTS)
+    clone = copy.deepcopy(enc)
+    batch = batch_of(enc, TEXTS)
+    with torch.no_grad():
+        assert torch.equal(clone(**batch), enc(**batch))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_empty_texts(name):
+    enc = tiny(name)
+    with torch.no_grad():
+        assert enc(**batch_of(enc, ["", ""])).shape == (2, 0, enc.hidden_size)
+        out = enc(**batch_of(enc, ["", "北京"]))  # an empty row beside a real one
+    assert out.shape[0] == 2 and out[0].abs().max() == 0
