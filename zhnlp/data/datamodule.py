@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from zhnlp.builders import build
 from zhnlp.data.collate import collate
 from zhnlp.data.sampler import BucketBatchSampler
-from zhnlp.errors import ConfigError, DataError
+from zhnlp.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 TOKENIZE_CHUNK = 2000
@@ -174,10 +174,3 @@ def truncate(encoding: dict, max_length: int) -> dict:
     """Keep the first ``max_length - 1`` tokens and the last one (the closing special token)."""
     keep = list(range(max_length - 1)) + [len(encoding["input_ids"]) - 1]
     return {key: [values[i] for i in keep] for key, values in encoding.items()}
-
-
-def check_config(data_cfg: dict) -> None:
-    """Early, readable checks on the data config."""
-    for key in ("train_path", "dev_path"):
-        if not data_cfg.get(key):
-            raise ConfigError(f"data.{key} is not set. Pass data.{key}=/path/to/file.")
