@@ -138,7 +138,7 @@ def read_texts(path: str) -> list[dict]:
 
 def predict_file(run: str, input_path: str, output: str, fmt: str, batch_size: int, device: str) -> None:
     """``zhnlp predict``: write one JSON line per input text (or the head's submission format)."""
-    predictor = Predictor.from_path(run, device=device)
+    predictor = load_any(run, device=device)
     if not Path(input_path).is_file():
         raise ZhnlpError(f"{input_path}: input file not found.")
     examples = read_texts(input_path)
@@ -163,7 +163,7 @@ def predict_file(run: str, input_path: str, output: str, fmt: str, batch_size: i
 
 def evaluate_file(run: str, data_path: str, output: str | None, batch_size: int, device: str) -> dict[str, float]:
     """``zhnlp eval``: read labelled data with the run's reader, print and return metrics."""
-    predictor = Predictor.from_path(run, device=device)
+    predictor = load_any(run, device=device)
     if not Path(data_path).is_file():
         raise ZhnlpError(f"{data_path}: data file not found.")
     examples = build(predictor.cfg["data"]["reader"])(data_path)

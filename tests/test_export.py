@@ -1,0 +1,166 @@
+"""ONNX export (zhnlp.export): onnxruntime gives the same tags / probabilities as PyTorch on the test
+split, ``zhnlp.load(EXPORT_DIR)`` predicts like the run, and untraceable encoders fail clearly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import zhnlp
+from zhnlp.builders import build
+from zhnlp.config import sample_path, to_plain
+from zhnlp.data.collate import collate
+from zhnlp.data.datamodule import make_features
+from zhnlp.export import (ADAPTERS, ExportWrapper, OnnxPredictor, adapter_name, export_onnx, load_onnx)
+from zhnlp.predict import Predictor
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+NER_TINY = ["encoder.char_dim=16", "encoder.bigram_dim=16", "encoder.seg_dim=8", "head.lstm_hidden=16"]
+RUNS = {
+    "char_crf": NER_TINY,
+    "bert_crf": ["encoder=bert_wwm", "head.lstm_layers=0"],
+    "nezha_softmax": ["encoder=nezha", "head=softmax"],
+    "textcnn_cls": ["task=classify", "data=sample_cls", "encoder=textcnn", "encoder.char_dim=16",
+                    "encoder.bigram_dim=16", "encoder.seg_dim=4", "encoder.filters=16", "head.pooling=max",
+                    "optim.lr=5e-3"],
+}
+LONG = "王小明在北京大学读书，" * 60  # 600 chars: split into windows by the NER heads
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_ner_files(tmp: Path) -> list[str]:
+    out = []
+    for split, n in (("train", 40), ("dev", 15), ("test", 30)):
+        blocks = Path(sample_path(f"sample_ner/{split}.txt")).read_text(encoding="utf-8").split("\n\n")[:n]
+        (tmp / f"{split}.txt").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+        out.append(f"data.{split}_path={tmp / f'{split}.txt'}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One tiny trained run per kind (1 epoch)."""
+    from test_contracts import compose_config
+    from zhnlp.train import train
+
+    tmp = tmp_path_factory.mktemp("export")
+    torch.set_num_threads(1)
+    ner_data = tiny_ner_files(tmp)
+    out = {}
+    for name, overrides in RUNS.items():
+        extra = [] if "task=classify" in overrides else ner_data
+        encoder = next((o.split("=")[1] for o in overrides if o.startswith("encoder=")), None)
+        if encoder in ("bert_wwm", "nezha"):
+            builder = zhnlp.registry.get("encoders", encoder)
+            extra += [f"encoder.pretrained={builder.example_kwargs(tmp)['pretrained']}"]
+        cfg = to_plain(compose_config([*overrides, *extra, "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]))
+        train(cfg, tmp / name)
+        out[name] = tmp / name
+    return out
+
+
+def split_texts(predictor: Predictor) -> list[str]:
+    data = predictor.cfg["data"]
+    return [ex["text"] for ex in build(data["reader"])(data["test_path"])]
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_onnx_matches_pytorch(runs, name, tmp_path):
+    out = export_onnx(runs[name], tmp_path / "onnx")
+    assert {p.name for p in out.iterdir()} >= {"model.onnx", "export.json", "assets.ckpt", "predictor.json"}
+    eager = Predictor.from_path(runs[name])
+    onnx = zhnlp.load(str(out))
+    assert isinstance(onnx, OnnxPredictor)
+    texts = split_texts(eager)
+    # the tensor part, batch by batch: tags identical, probabilities within 1e-4
+    feats = make_features([{"text": t, "_gold": False} for t in texts], eager.encoder.tokenizer, eager.head, 512)
+    wrapper = ExportWrapper(eager.encoder, ADAPTERS[adapter_name(eager.head)][0](eager.head), onnx.keys).eval()
+    for start in range(0, len(feats), 16):
+        batch = collate(feats[start : start + 16])
+        with torch.no_grad():
+            want = wrapper(*(batch[k] for k in onnx.keys))
+        got = onnx.run_graph(batch)
+        if want.is_floating_point():
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+        else:
+            assert torch.equal(got, want)
+    # whole predictions, with empty, whitespace-only and windowed long texts
+    texts += ["", "  ", "😀", LONG]
+    a, b = eager.predict(texts), onnx.predict(texts)
+    if "probs" in onnx.meta["output"]:
+        assert [p["label"] for p in a] == [p["label"] for p in b]
+        for x, y in zip(a, b):
+            for (la, pa), (lb, pb) in zip(x["top_k"], y["top_k"]):
+                assert la == lb and abs(pa - pb) < 1e-4
+    else:
+        assert a == b
+
+
+def test_export_command_and_metadata(runs, tmp_path):
+    from zhnlp.cli import main
+
+    main(["export", str(runs["char_crf"]), "--format", "onnx", "--output", str(tmp_path / "x")])
+    meta = json.loads((tmp_path / "x" / "export.json").read_text())
+    assert meta["adapter"] == "crf" and meta["output"] == "tags" and meta["encoder"] == "char"
+    assert meta["inputs"][0] == "input_ids" and "bigram_ids" in meta["inputs"]
+    import onnx
+
+    model = onnx.load(str(tmp_path / "x" / "model.onnx"))
+    assert any(node.op_type == "Loop" for node in model.graph.node)  # Viterbi stays a loop
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in dims] == ["batch", "seq"]
+    assert load_onnx(tmp_path / "x").predict(["张伟在北京"]) == Predictor.from_path(runs["char_crf"]).predict(["张伟在北京"])
+
+
+def test_untraceable_encoder_is_a_clear_error(runs, tmp_path, monkeypatch):
+    from zhnlp_classic.encoders import ClassicEncoder
+
+    forward = ClassicEncoder.forward
+
+    def unsupported(self, *args, **kwargs):
+        hidden = forward(self, *args, **kwargs)
+        return torch.cummax(hidden, dim=1).values  # no ONNX equivalent
+
+    monkeypatch.setattr(ClassicEncoder, "forward", unsupported)
+    with pytest.raises(zhnlp.ZhnlpError, match=r"encoder 'char' \(ClassicEncoder\).*cummax"):
+        export_onnx(runs["char_crf"], tmp_path / "bad")
+    from zhnlp.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(runs["char_crf"]), "--output", str(tmp_path / "bad2")])
+    assert exit_info.value.code == 2
+
+
+def test_shape_frozen_while_tracing_is_caught(runs, tmp_path, monkeypatch):
+    from zhnlp_classic.encoders import ClassicEncoder
+
+    forward = ClassicEncoder.forward
+
+    def frozen(self, *args, **kwargs):
+        hidden = forward(self, *args, **kwargs)
+        return hidden * float(hidden.shape[1])  # the traced length becomes a constant
+
+    monkeypatch.setattr(ClassicEncoder, "forward", frozen)
+    with pytest.raises(zhnlp.ZhnlpError, match="encoder 'textcnn' disagrees.*frozen while tracing"):
+        export_onnx(runs["textcnn_cls"], tmp_path / "bad")
+    assert not (tmp_path / "bad" / "predictor.json").exists()  # nothing loadable is left behind
+
+
+def test_unsupported_head_names_itself():
+    head = zhnlp.build_head("global_pointer", hidden_size=8, labels=["PER"])
+    with pytest.raises(zhnlp.ConfigError, match="GlobalPointerHead cannot be exported"):
+        adapter_name(head)
+    pair = zhnlp.build_head("classification", hidden_size=8, labels=["a", "b"], pair_mode="siamese", pooling="max")
+    with pytest.raises(zhnlp.ConfigError, match="pair_mode=siamese"):
+        adapter_name(pair)
