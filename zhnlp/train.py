@@ -122,9 +122,10 @@ def write_outputs(run_dir: Path, metrics: dict[str, float], final: dict, head) -
     write_metrics(run_dir, metrics)
     split = "test" if final["stage"] == "test" else "dev"
     pred_path = write_predictions(run_dir / "predictions" / f"{split}.jsonl", final["examples"], final["predictions"])
+    extra = head.artifacts(final["predictions"], final["examples"], run_dir) if hasattr(head, "artifacts") else []
     print("\nMetrics:\n" + metrics_table({k: v for k, v in metrics.items() if "/" in k and k.count("/") == 1}))
     if hasattr(head, "report"):
         unprefixed = {k.split("/", 1)[1]: v for k, v in final["metrics"].items()}
         print(f"\n{split} set:\n" + head.report(unprefixed))
     print(f"\nRun folder: {run_dir}\n  metrics:     {run_dir / 'metrics.json'}\n  predictions: {pred_path}"
-          f"\n  checkpoints: {run_dir / 'checkpoints'}")
+          f"\n  checkpoints: {run_dir / 'checkpoints'}" + "".join(f"\n  also:        {path}" for path in extra))
