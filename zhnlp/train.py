@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
@@ -85,6 +86,8 @@ def train(cfg: dict, run_dir: Path) -> dict[str, float]:
         The flat metrics written to ``metrics.json``.
     """
     started = time.time()
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg["torch_threads"]))
     L.seed_everything(cfg["seed"], workers=True, verbose=False)
     data = DataModule(**cfg["data"], seed=cfg["seed"])
     encoder = build(cfg["encoder"])
