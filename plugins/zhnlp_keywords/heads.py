@@ -1,0 +1,51 @@
+"""Public builder of the ``keyword_tagger`` head (entry point in ``zhnlp.heads``)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from zhnlp_keywords.tagger_head import KeywordTaggerHead, collect_keyword_labels
+
+
+def build_keyword_tagger(
+    hidden_size: int,
+    labels: Sequence[str] = ("KW",),
+    lstm_layers: int = 1,
+    lstm_hidden: int = 128,
+    dropout: float = 0.1,
+    reduction: str = "mean",
+    window_overlap: int = 64,
+    max_span_tokens: int = 24,
+    min_prob: float = 0.01,
+    aggregate: str = "noisy_or",
+    word_features: bool = True,
+) -> KeywordTaggerHead:
+    """Keyword extraction as BIO tagging of keyword occurrences (zhnlp_ner's CRF head inside).
+
+    Args:
+        hidden_size: encoder output size.
+        labels: ``["KW"]`` (what ``collect_labels`` returns); anything else is a ConfigError.
+        lstm_layers: BiLSTM layers between encoder and emissions (0: none, usual with BERT).
+        lstm_hidden: hidden size per LSTM direction.
+        dropout: dropout on the encoder output.
+        reduction: CRF log-likelihood reduction: ``mean``, ``sum`` or ``token_mean``.
+        window_overlap: char overlap of windows for texts longer than the encoder accepts.
+        max_span_tokens: longest keyword considered at prediction time, in tokens.
+        min_prob: spans whose CRF marginal probability is below this are not candidates.
+        aggregate: how occurrences of one keyword combine: ``noisy_or``, ``max`` or ``sum``.
+        word_features: append per-token document features of the token's jieba word (term
+            frequency, IDF, first / last position, noun POS, length; see
+            :mod:`zhnlp_keywords.features`) to the encoder states.
+
+    Returns:
+        the head; ``predict`` gives ``[(keyword, score), ...]`` per text, ``evaluate`` gives
+        ``p@k``/``r@k``/``f1@k`` for k = 3, 5, 10; ``main_metric`` is ``f1@5``.
+    """
+    return KeywordTaggerHead(hidden_size, labels, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
+                             dropout=dropout, reduction=reduction, window_overlap=window_overlap,
+                             max_span_tokens=max_span_tokens, min_prob=min_prob, aggregate=aggregate,
+                             word_features=word_features)
+
+
+build_keyword_tagger.collect_labels = collect_keyword_labels
+# The bundled data this head trains on in the shared contract tests (a data= config name).
+build_keyword_tagger.example_data = "sample_keywords"
