@@ -25,7 +25,8 @@ def char_batch(texts, hidden):
 
 def oracle_head(**kw):
     """Emissions = the hidden state itself (identity projection), no transitions."""
-    head = build_keyword_tagger(hidden_size=3, labels=["KW"], lstm_layers=0, dropout=0.0, **kw).eval()
+    head = build_keyword_tagger(hidden_size=3, labels=["KW"], lstm_layers=0, dropout=0.0, word_features=False,
+                                **kw).eval()
     with torch.no_grad():
         head.tagger.proj.weight.copy_(torch.eye(3))
         head.tagger.proj.bias.zero_()
@@ -129,8 +130,9 @@ def test_evaluate_uses_author_keywords():
     assert "F1@5" in head.report(m)
 
 
-def test_training_step_with_context_lstm():
-    head = build_keyword_tagger(hidden_size=6, labels=["KW"], lstm_layers=1, lstm_hidden=4)
+@pytest.mark.parametrize("word_features", [False, True])
+def test_training_step_with_context_lstm(word_features):
+    head = build_keyword_tagger(hidden_size=6, labels=["KW"], lstm_layers=1, lstm_hidden=4, word_features=word_features)
     text = "图像分类方法"
     enc = {"input_ids": [1] * 6, "offset_mapping": [(i, i + 1) for i in range(6)]}
     tags = head.targets({"text": text, "keywords": ["图像分类"]}, enc)["tags"]
@@ -139,3 +141,22 @@ def test_training_step_with_context_lstm():
     loss = head(h.requires_grad_(), batch)["loss"]
     loss.backward()
     assert torch.isfinite(loss) and h.grad is not None
+    head.eval()
+    assert all(k in text for k, _ in head.predict(h.detach(), batch)[0])
+
+
+def test_word_features():
+    from zhnlp_keywords.features import NUM_FEATURES, char_features, token_features
+
+    text = "电池材料很好。我们研究电池. 电池回收"
+    feats = char_features(text)
+    assert len(feats) == len(text) and all(len(f) == NUM_FEATURES for f in feats)
+    battery, title = feats[0], feats[text.rindex("电池")]
+    assert battery == title  # every char of every occurrence of a word shares its features
+    assert battery[2] == 0.0 and battery[3] == pytest.approx(text.rindex("电池") / len(text))
+    assert battery[6] == 1.0 and battery[7] == 1.0  # in the first sentence and in the title segment
+    assert feats[text.index("我们")][6] == 0.0 and feats[text.index("我们")][7] == 0.0
+    assert feats[text.index(" ")] == (0.0,) * NUM_FEATURES
+    tok = token_features([text], [[(0, 0)] + [(i, i + 1) for i in range(len(text))] + [(0, 0)]], len(text) + 2)
+    assert tok.shape == (1, len(text) + 2, NUM_FEATURES) and tok[0, 0].abs().sum() == 0
+    assert torch.allclose(tok[0, 1], torch.tensor(battery, dtype=torch.float32))
