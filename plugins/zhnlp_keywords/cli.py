@@ -82,11 +82,9 @@ def _build(name: str, kwargs: dict[str, Any]):
 
 
 def run_extract(args: argparse.Namespace) -> None:
-    from zhnlp.predict import read_texts
+    from zhnlp_keywords.idf import read_documents
 
-    if not Path(args.input).is_file():
-        raise ZhnlpError(f"{args.input}: input file not found.")
-    docs = read_texts(args.input)
+    docs = read_documents(args.input)
     extractor = _build(args.method, _common_kwargs(args, args.method))
     results = extractor([d["text"] for d in docs], top_k=args.top_k)
     out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")

@@ -10,7 +10,7 @@ import torch
 from zhnlp.errors import ConfigError
 
 DIVERSITY_METHODS = ("cosine", "mmr", "max_sum")
-MAX_SUM_COMBINATIONS = 200_000
+MAX_SUM_COMBINATIONS = 20_000
 
 
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -32,7 +32,7 @@ def select(doc: torch.Tensor, cands: torch.Tensor, top_k: int, method: str = "mm
         diversity: MMR's lambda in [0, 1]: 0 = plain cosine ranking, 1 = only novelty.
         nr_candidates: Max Sum Similarity picks the ``top_k`` least mutually similar among the
             ``nr_candidates`` most similar to the document (reduced so that the number of
-            combinations stays below 200,000).
+            combinations stays below 20,000: brute force over them).
 
     Returns:
         candidate indices sorted by similarity to the document, descending.

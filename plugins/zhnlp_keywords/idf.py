@@ -76,18 +76,24 @@ def read_idf(path: str | Path) -> dict[str, float]:
     return out
 
 
-def read_corpus(path: str | Path) -> list[str]:
-    """Documents of a corpus file: JSON lines with ``text``, keyword TSV (the text column), or one
-    plain document per line. Blank lines are skipped.
+def read_documents(path: str | Path, tsv: bool = False) -> list[dict]:
+    """Documents of a file, one per line: JSON objects with ``text`` (other fields kept), or plain
+    text (with ``tsv=True``, a keyword TSV line gives its text column). Blank lines are skipped;
+    each document records its ``_line``.
 
     Raises:
-        DataError: missing file, invalid JSON, a JSON line without ``text``.
+        DataError: missing file, invalid UTF-8 or JSON, a JSON line without a string ``text``.
     """
     p = Path(path)
     if not p.is_file():
-        raise DataError(str(p), None, "corpus file not found.")
+        raise DataError(str(p), None, "file not found.")
+    try:
+        content = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(str(p), None, f"not valid UTF-8 ({exc.reason}); convert the file to UTF-8.") from None
     docs = []
-    for number, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
+    for number, line in enumerate(content.split("\n"), 1):
+        line = line[:-1] if line.endswith("\r") else line
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
@@ -97,10 +103,16 @@ def read_corpus(path: str | Path) -> list[str]:
                 raise DataError(str(p), number, f"invalid JSON ({exc.msg}).") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise DataError(str(p), number, "JSON line without a string 'text' field.")
-            docs.append(obj["text"])
-        elif "\t" in line:
+            docs.append({**obj, "_line": number})
+        elif tsv and "\t" in line:
             cols = line.split("\t")
-            docs.append(cols[1] if len(cols) >= 3 else cols[0])
+            docs.append({"text": cols[1] if len(cols) >= 3 else cols[0], "_line": number})
         else:
-            docs.append(line)
+            docs.append({"text": line, "_line": number})
     return docs
+
+
+def read_corpus(path: str | Path) -> list[str]:
+    """Texts of a corpus file: JSON lines with ``text``, keyword TSV (the text column), or one
+    plain document per line (see :func:`read_documents`)."""
+    return [doc["text"] for doc in read_documents(path, tsv=True)]

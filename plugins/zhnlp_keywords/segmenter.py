@@ -3,6 +3,7 @@ private to the extractor (jieba's global default tokenizer is never modified).""
 from __future__ import annotations
 
 import logging
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,11 +42,26 @@ def tokenizers(user_dict: str | None = None) -> tuple[jieba.Tokenizer, jieba.pos
     return _tokenizers(str(path.resolve()))
 
 
+@lru_cache(maxsize=1 << 14)
+def _width_char(ch: str) -> str:
+    out = unicodedata.normalize("NFKC", ch)
+    return out if len(out) == 1 else ch
+
+
+def width_normalized(text: str) -> str:
+    """Full-width forms -> half-width (NFKC where it gives one char); same length as ``text``."""
+    return "".join(_width_char(c) for c in text)
+
+
 def pos_cut(text: str, user_dict: str | None = None) -> list[tuple[str, str, int]]:
-    """``(word, pos, start)`` for each jieba word of ``text`` (words concatenate back to ``text``)."""
+    """``(word, pos, start)`` for each jieba word of ``text``; words are substrings of the ORIGINAL
+    text. jieba segments the width-normalised text (``ＧＰＵ`` is tagged like ``GPU``)."""
     _, pos = tokenizers(user_dict)
     out, start = [], 0
-    for pair in pos.cut(text):
-        out.append((pair.word, pair.flag, start))
-        start += len(pair.word)
+    for pair in pos.cut(width_normalized(text)):
+        n = len(pair.word)
+        out.append((text[start:start + n], pair.flag, start))
+        start += n
+    if start != len(text):  # jieba dropped or added chars (never seen): fall back to one char per word
+        return [(ch, "x", i) for i, ch in enumerate(text)]
     return out
