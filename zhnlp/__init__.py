@@ -71,7 +71,7 @@ def keywords(texts, method: str = "tfidf", top_k: int = 5, **kwargs: Any) -> lis
 
     Args:
         texts: a string or a list of strings.
-        method: e.g. ``"tfidf"``, ``"textrank"``, ``"keybert"``; or a trained tagger's run folder.
+        method: e.g. ``"tfidf"``, ``"textrank"``, ``"keybert"``, or ``"tagger"`` with ``run=RUN_DIR``.
         top_k: keywords per text.
         **kwargs: passed to the method's builder (e.g. ``encoder=...`` for keybert).
 

@@ -59,7 +59,7 @@ def run_plugins(_: list[str]) -> None:
     from zhnlp import registry
 
     rows = []
-    for kind in ("encoders", "heads", "datasets", "commands", "conf"):
+    for kind in ("encoders", "heads", "datasets", "commands", "keyword_methods", "conf"):
         for name, plugin in sorted(registry.plugins(kind).items()):
             ok = kind == "conf" or registry.loads(kind, name)
             rows.append((plugin.group, name, f"{plugin.distribution} {plugin.version}", "" if ok else "IMPORT FAILED"))
