@@ -49,6 +49,25 @@ def test_load_predicts_with_original_offsets(trained):
     assert again == [r["prediction"] for r in rows[:20]]
 
 
+def test_predict_writes_cluener_submission(trained, tmp_path):
+    _, run_dir = trained
+    rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = rows[:30]  # the tiny 2-epoch model may find few entities: the writer's mapping is unit-tested in zhnlp_ner
+    inputs = tmp_path / "test.json"
+    inputs.write_text("".join(json.dumps({"id": 100 + i, "text": r["text"]}, ensure_ascii=False) + "\n"
+                              for i, r in enumerate(rows)), encoding="utf-8")
+    proc = run_zhnlp("predict", str(run_dir), "--input", str(inputs), "--format", "cluener",
+                     "-o", str(tmp_path / "submission.json"), cwd=tmp_path)
+    assert proc.returncode == 0, explain(proc)
+    lines = [json.loads(line) for line in (tmp_path / "submission.json").read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines] == [100 + i for i in range(len(rows))]
+    for line, row in zip(lines, rows):
+        spans = sorted((t, m, s, e) for t, mentions in line["label"].items() for m, ss in mentions.items() for s, e in ss)
+        expected = sorted((p["type"], p["text"], p["start"], p["end"] - 1) for p in row["prediction"])
+        assert spans == expected  # CLUENER ends are inclusive
+        assert all(row["text"][s : e + 1] == m for _, m, s, e in spans)
+
+
 def test_multirun_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_zhnlp("train", "-m", "optim.lr=1e-3,3e-3", "encoder.char_dim=16", "encoder.bigram_dim=16",

@@ -6,6 +6,7 @@ commands that need neither Hydra nor the network.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -108,6 +109,16 @@ def quiet_warnings() -> None:
         print(f"zhnlp: warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(drop_lightning_chatter)
+
+
+LIGHTNING_CHATTER = ("` was configured so ", "to estimate number of stepping batches", "For seamless cloud logging",
+                     "TPU available:", "Restoring states from the checkpoint", "Loaded model weights from the checkpoint")
+
+
+def drop_lightning_chatter(record: logging.LogRecord) -> bool:
+    """Logging filter: False for Lightning info lines that tell a zhnlp user nothing."""
+    return not any(text in record.getMessage() for text in LIGHTNING_CHATTER)
 
 
 COMMANDS = {"train": run_train, "plugins": run_plugins, "predict": run_predict, "eval": run_eval}

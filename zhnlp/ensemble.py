@@ -228,32 +228,11 @@ def save_ensemble(directory: str | Path, runs: Sequence[str], weights: Sequence[
 
 
 # ---- files and the command ---------------------------------------------------------------------------
-def write_predictions(predictor: Any, input_path: str, output: str, fmt: str, batch_size: int) -> int:
-    """Predict a ``zhnlp predict``-style input file with any loaded predictor; JSON lines out."""
-    from zhnlp.predict import read_texts
-
-    if not Path(input_path).is_file():
-        raise ZhnlpError(f"{input_path}: input file not found.")
-    formats = getattr(predictor.head, "output_formats", {})
-    if fmt != "jsonl" and fmt not in formats:
-        raise ZhnlpError(f"unknown --format '{fmt}'. This head offers: jsonl{''.join(', ' + f for f in formats)}.")
-    examples = read_texts(input_path)
-    predictions = predictor.predict_examples([{**ex, "_gold": False} for ex in examples], batch_size)
-    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
-    try:
-        for i, (ex, pred) in enumerate(zip(examples, predictions)):
-            record = {"text": ex["text"], "prediction": pred} if fmt == "jsonl" else formats[fmt]({**ex, "id": ex.get("id", i)}, pred)
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return len(examples)
-
-
 def main(argv: list[str]) -> None:
     """``zhnlp ensemble RUN [RUN ...] (--input FILE | --data FILE | --save DIR) ...``."""
     from zhnlp.builders import build
     from zhnlp.outputs import metrics_table
+    from zhnlp.predict import write_prediction_file
 
     parser = argparse.ArgumentParser(prog="zhnlp ensemble", description="Combine several trained runs.")
     parser.add_argument("runs", nargs="+", help="run folders, checkpoints, ONNX exports or cv folders")
@@ -279,6 +258,6 @@ def main(argv: list[str]) -> None:
         metrics, _ = ensemble.evaluate(build(ensemble.cfg["data"]["reader"])(args.data), args.batch_size)
         print(metrics_table(metrics))
     if args.input:
-        n = write_predictions(ensemble, args.input, args.output, args.format, args.batch_size)
+        n = write_prediction_file(ensemble, args.input, args.output, args.format, args.batch_size)
         if args.output != "-":
             print(f"Wrote {n} predictions to {args.output}", file=sys.stderr)

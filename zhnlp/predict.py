@@ -136,16 +136,16 @@ def read_texts(path: str) -> list[dict]:
     return examples
 
 
-def predict_file(run: str, input_path: str, output: str, fmt: str, batch_size: int, device: str) -> None:
-    """``zhnlp predict``: write one JSON line per input text (or the head's submission format)."""
-    predictor = load_any(run, device=device)
+def write_prediction_file(predictor: Any, input_path: str, output: str, fmt: str, batch_size: int) -> int:
+    """Predict a ``zhnlp predict`` input file with any loaded predictor (run, ONNX export,
+    ensemble); one JSON line per text, or the head's submission format ``fmt``. Returns the count."""
     if not Path(input_path).is_file():
         raise ZhnlpError(f"{input_path}: input file not found.")
-    examples = read_texts(input_path)
-    predictions = predictor.predict_examples([{**ex, "_gold": False} for ex in examples], batch_size)
     formats = getattr(predictor.head, "output_formats", {})
     if fmt != "jsonl" and fmt not in formats:
         raise ZhnlpError(f"unknown --format '{fmt}'. This head offers: jsonl{''.join(', ' + f for f in formats)}.")
+    examples = read_texts(input_path)
+    predictions = predictor.predict_examples([{**ex, "_gold": False} for ex in examples], batch_size)
     out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
     try:
         for i, (ex, pred) in enumerate(zip(examples, predictions)):
@@ -157,8 +157,14 @@ def predict_file(run: str, input_path: str, output: str, fmt: str, batch_size: i
     finally:
         if out is not sys.stdout:
             out.close()
+    return len(examples)
+
+
+def predict_file(run: str, input_path: str, output: str, fmt: str, batch_size: int, device: str) -> None:
+    """``zhnlp predict``: load ``run`` and write its predictions (see :func:`write_prediction_file`)."""
+    count = write_prediction_file(load_any(run, device=device), input_path, output, fmt, batch_size)
     if output != "-":
-        print(f"Wrote {len(examples)} predictions to {output}", file=sys.stderr)
+        print(f"Wrote {count} predictions to {output}", file=sys.stderr)
 
 
 def evaluate_file(run: str, data_path: str, output: str | None, batch_size: int, device: str) -> dict[str, float]:

@@ -16,7 +16,6 @@ split is chosen.
 from __future__ import annotations
 
 import hashlib
-import inspect
 from pathlib import Path
 from typing import Callable
 
@@ -97,25 +96,6 @@ def _same_file(a: str | None, b: str | None) -> bool:
         return False
 
 
-def _caller_key() -> str | None:
-    """The ``key`` ("data.train_path", ...) of the core's ``read_split`` calling this reader.
-
-    The core DataModule calls ``reader(path)`` only; this finds which split it is reading.
-    """
-    frame = inspect.currentframe()
-    try:
-        for _ in range(4):
-            frame = frame.f_back if frame is not None else None
-            if frame is None:
-                return None
-            if frame.f_code.co_name == "read_split" and frame.f_globals.get("__name__") == "zhnlp.data.datamodule":
-                key = frame.f_locals.get("key")
-                return key if isinstance(key, str) else None
-        return None
-    finally:
-        del frame
-
-
 def build_csl_reader(split: str = "auto", dev_fraction: float = 0.2, seed: int = 13,
                      train_path: str | None = None, dev_path: str | None = None,
                      separator: str = "_") -> Callable[..., list[dict]]:
@@ -153,7 +133,7 @@ def build_csl_reader(split: str = "auto", dev_fraction: float = 0.2, seed: int =
             raise ConfigError(f"split={chosen!r}: use one of {', '.join(SPLITS)}.")
         if chosen == "auto":
             if _same_file(path, train_path) and _same_file(path, dev_path):
-                chosen = _KEY_SPLIT.get(key or _caller_key() or "data.dev_path", "dev")
+                chosen = _KEY_SPLIT.get(key or "data.dev_path", "dev")
             else:
                 chosen = "all"
         return carve(read_rows(str(path), separator), chosen, float(dev_fraction), int(seed))

@@ -17,6 +17,18 @@ def collect_entity_types(examples: Sequence[dict]) -> list[str]:
     return sorted({ent["type"] for ex in examples for ent in ex.get("entities", ())})
 
 
+def cluener_record(example: dict, entities: Sequence[dict]) -> dict:
+    """One CLUENER2020 submission line: ``{"id", "label": {type: {mention: [[start, end], ...]}}}``.
+
+    CLUENER offsets are inclusive on both ends (ours are end-exclusive); a mention found twice
+    lists both spans.
+    """
+    label: dict[str, dict[str, list[list[int]]]] = {}
+    for ent in entities:
+        label.setdefault(ent["type"], {}).setdefault(ent["text"], []).append([ent["start"], ent["end"] - 1])
+    return {"id": example.get("id"), "label": label}
+
+
 class EntityHeadMixin:
     """Shared NER-head behaviour. Subclasses set ``labels``, ``window_overlap``, ``stats`` and
     ``eval_scheme`` (``"BIO"``/``"BIOES"`` for seqeval scoring, None for span-set scoring)."""
@@ -31,6 +43,11 @@ class EntityHeadMixin:
     def collect_labels(examples: Sequence[dict]) -> list[str]:
         """Sorted entity types present in ``examples``."""
         return collect_entity_types(examples)
+
+    @property
+    def output_formats(self) -> dict[str, Any]:
+        """Submission writers for ``zhnlp predict --format NAME``."""
+        return {"cluener": cluener_record}
 
     def flush_warnings(self) -> int:
         """Warn once about gold entities left out of the targets since the last call."""

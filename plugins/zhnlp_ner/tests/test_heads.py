@@ -327,3 +327,25 @@ def test_heads_on_cuda_match_cpu(helpers, head_name):
     assert torch.isfinite(loss)
     assert head(hidden.cuda(), cuda_batch)["loss"].item() == pytest.approx(cpu_loss.item(), rel=1e-3)
     assert head.predict(hidden.cuda(), cuda_batch) == cpu_pred
+
+
+def test_cluener_record_uses_inclusive_ends_and_keeps_repeated_mentions():
+    from zhnlp_ner.common import cluener_record
+
+    text = "张三在北京，李四也在北京。"
+    entities = [{"type": "PER", "start": 0, "end": 2, "text": "张三"},
+                {"type": "LOC", "start": 3, "end": 5, "text": "北京"},
+                {"type": "PER", "start": 6, "end": 8, "text": "李四"},
+                {"type": "LOC", "start": 10, "end": 12, "text": "北京"}]
+    record = cluener_record({"id": 7, "text": text}, entities)
+    assert record == {"id": 7, "label": {"PER": {"张三": [[0, 1]], "李四": [[6, 7]]},
+                                         "LOC": {"北京": [[3, 4], [10, 11]]}}}
+    assert cluener_record({"id": 8, "text": "无"}, []) == {"id": 8, "label": {}}
+
+
+def test_every_ner_head_offers_the_cluener_format():
+    import zhnlp
+
+    for name in ("crf", "softmax", "global_pointer"):
+        head = zhnlp.build_head(name, hidden_size=8, labels=["LOC", "PER"])
+        assert "cluener" in head.output_formats, name
