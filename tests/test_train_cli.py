@@ -27,6 +27,7 @@ def test_run_folder_has_everything(trained):
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / "logs" / "metrics.csv").is_file()
+    assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "curves.png" in proc.stdout
     rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 100  # the sample test split
     assert all(isinstance(r["prediction"], list) for r in rows)

@@ -16,6 +16,7 @@ from zhnlp.data import DataModule
 from zhnlp.errors import ConfigError
 from zhnlp.module import TaskModule
 from zhnlp.outputs import metrics_table, write_metrics, write_predictions
+from zhnlp.plots import plot_curves
 
 
 class SaveOnCrash(Callback):
@@ -126,6 +127,8 @@ def write_outputs(run_dir: Path, metrics: dict[str, float], final: dict, head) -
     split = "test" if final["stage"] == "test" else "dev"
     pred_path = write_predictions(run_dir / "predictions" / f"{split}.jsonl", final["examples"], final["predictions"])
     extra = head.artifacts(final["predictions"], final["examples"], run_dir) if hasattr(head, "artifacts") else []
+    curves = plot_curves(run_dir / "logs" / "metrics.csv", run_dir / "curves.png", head.main_metric)
+    extra = [*extra, *([curves] if curves else [])]
     print("\nMetrics:\n" + metrics_table({k: v for k, v in metrics.items() if "/" in k and k.count("/") == 1}))
     if hasattr(head, "report"):
         unprefixed = {k.split("/", 1)[1]: v for k, v in final["metrics"].items()}
