@@ -26,6 +26,15 @@ def pad_stack(tensors: list[torch.Tensor], value: float) -> torch.Tensor:
     return out
 
 
+def pad_ids(rows: list) -> torch.Tensor:
+    """Integer id rows -> (N, T_max) long tensor padded with ``PAD_ID``; rows of lists (e.g. per-token
+    feature ids) or tensors go through :func:`pad_stack`."""
+    if all(isinstance(r, list) for r in rows) and not any(r and isinstance(r[0], (list, tuple)) for r in rows):
+        width = max((len(r) for r in rows), default=0)
+        return torch.tensor([r + [PAD_ID] * (width - len(r)) for r in rows], dtype=torch.long)  # one copy, no per-row tensors
+    return pad_stack([torch.as_tensor(r, dtype=torch.long) for r in rows], PAD_ID)
+
+
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Turn a list of features (see ``DataModule``) into a batch.
 
@@ -35,7 +44,7 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     batch: dict[str, Any] = {}
     encoder_keys = list(items[0]["inputs"])
     for key in encoder_keys:
-        batch[key] = pad_stack([torch.as_tensor(it["inputs"][key], dtype=torch.long) for it in items], PAD_ID)
+        batch[key] = pad_ids([it["inputs"][key] for it in items])
     for key in items[0].get("targets", {}):
         values = [torch.as_tensor(it["targets"][key]) for it in items]
         fill = 0.0 if values[0].is_floating_point() else IGNORE_INDEX
