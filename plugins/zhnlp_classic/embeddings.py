@@ -32,6 +32,12 @@ class Table:
     size: int | None = None
     unk_dropout: float = 0.0  # training only: replace ids by [UNK] with this probability
     pretrained: str | None = None  # word2vec text file with vectors for this table's tokens
+    groups: int = 0  # > 0: ids are (B, T, groups * K) sets of K ids (0 = empty), mean-pooled per set
+
+    @property
+    def width(self) -> int:
+        """Output width per token: ``dim``, or ``groups * dim`` for pooled sets."""
+        return self.dim * max(self.groups, 1)
 
 
 def _init_table(emb: nn.Embedding) -> None:
@@ -93,7 +99,7 @@ class FeatureEmbedding(nn.Module):
             if t.vocab is None:
                 self.emb[t.name] = nn.Embedding(t.size, t.dim, padding_idx=PAD_ID)
                 _init_table(self.emb[t.name])
-        width = sum(self.tables[name].dim for name in self.fields.values())
+        width = sum(self.tables[name].width for name in self.fields.values())
         self.type_emb = nn.Embedding(2, width) if token_types else None
         if self.type_emb is not None:
             nn.init.zeros_(self.type_emb.weight)  # a fresh model treats both segments alike
@@ -163,7 +169,20 @@ class FeatureEmbedding(nn.Module):
         if self.training and table.unk_dropout > 0:
             drop = (ids >= len(SPECIALS)) & (torch.rand(ids.shape, device=ids.device) < table.unk_dropout)
             ids = ids.masked_fill(drop, UNK_ID)
+        if table.groups:
+            return self._pooled(table, ids)
         return self.emb[table.name](ids)  # (B, T, dim)
+
+    def _pooled(self, table: Table, ids: torch.Tensor) -> torch.Tensor:
+        """Mean of the non-empty slots of each of ``table.groups`` sets: (B, T, G*K) -> (B, T, G*dim)."""
+        B, T = ids.shape[:2]
+        if ids.dim() == 2:  # (B, 0): an empty text has no slot dimension
+            return ids.new_zeros(B, T, table.width, dtype=self.emb[table.name].weight.dtype)
+        G = table.groups
+        vecs = self.emb[table.name](ids).view(B, T, G, -1, table.dim)  # (B, T, G, K, dim)
+        filled = (ids > PAD_ID).view(B, T, G, -1, 1).to(vecs.dtype)  # (B, T, G, K, 1)
+        pooled = vecs.sum(3) / filled.sum(3).clamp(min=1.0)  # (B, T, G, dim); PAD rows are 0
+        return pooled.reshape(B, T, table.width)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:

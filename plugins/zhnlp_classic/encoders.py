@@ -14,6 +14,7 @@ from torch import nn
 from zhnlp.errors import ConfigError
 from zhnlp_classic.context import BiLSTM, TextCNN
 from zhnlp_classic.embeddings import FeatureEmbedding, Table
+from zhnlp_classic.lexicon import SETS
 from zhnlp_classic.text import NUM_SEG_TAGS
 from zhnlp_classic.tokenizers import CharTokenizer, WordTokenizer
 
@@ -76,13 +77,17 @@ def _check(name: str, value, minimum: float) -> None:
 
 def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                    bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout,
-                   dropout, project_dim, token_types, max_length, pretrained_embeddings):
+                   dropout, project_dim, token_types, max_length, pretrained_embeddings, *,
+                   lexicon=False, lexicon_dim=50, lexicon_max_words=4, lexicon_min_freq=1,
+                   lexicon_unk_dropout=0.1):
     _check("char_dim", char_dim, 1)
     _check("dropout", dropout, 0)
     _check("max_length", max_length, 1)
     tok = CharTokenizer(bigram=bigram, word_boundary=word_boundary, min_freq=min_freq,
                         bigram_min_freq=bigram_min_freq, max_vocab=max_vocab,
-                        max_bigram_vocab=max_bigram_vocab, max_length=max_length)
+                        max_bigram_vocab=max_bigram_vocab, max_length=max_length,
+                        lexicon=lexicon, lexicon_max_words=lexicon_max_words,
+                        lexicon_min_freq=lexicon_min_freq)
     tables = [Table("char", char_dim, vocab="input_ids", unk_dropout=unk_dropout,
                     pretrained=pretrained_embeddings)]
     fields = {"input_ids": "char"}
@@ -94,6 +99,12 @@ def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_fre
         _check("seg_dim", seg_dim, 1)
         tables.append(Table("seg", seg_dim, size=NUM_SEG_TAGS))
         fields["seg_ids"] = "seg"
+    if lexicon:
+        _check("lexicon_dim", lexicon_dim, 1)
+        _check("lexicon_max_words", lexicon_max_words, 1)
+        tables.append(Table("lexicon", lexicon_dim, vocab="lexicon_ids", groups=SETS,
+                            unk_dropout=lexicon_unk_dropout))
+        fields["lexicon_ids"] = "lexicon"
     return FeatureEmbedding(tok, tables, fields, dropout=dropout, project_dim=project_dim,
                             token_types=token_types)
 
@@ -115,6 +126,11 @@ def build_char(
     token_types: bool = True,
     max_length: int = 512,
     pretrained_embeddings: str | None = None,
+    lexicon: bool = False,
+    lexicon_dim: int = 50,
+    lexicon_max_words: int = 4,
+    lexicon_min_freq: int = 1,
+    lexicon_unk_dropout: float = 0.1,
 ) -> ClassicEncoder:
     """Character embeddings (+ bigram, + jieba word-boundary BMES) concatenated, no context.
 
@@ -140,6 +156,14 @@ def build_char(
         max_length: default truncation length of the tokenizer.
         pretrained_embeddings: optional word2vec text file of character vectors (``char_dim``
             wide) used to initialise the character table at ``fit`` time.
+        lexicon: add SoftLexicon-style features (:mod:`zhnlp_classic.lexicon`): per char the
+            jieba-dictionary words it begins / is inside / ends, each set's word embeddings
+            mean-pooled, ``3 * lexicon_dim`` wide. Words are embedded from scratch; the
+            vocabulary is the dictionary words matched in the ``fit`` texts.
+        lexicon_dim: width of a word embedding in those sets.
+        lexicon_max_words: words kept per set and character (longest first).
+        lexicon_min_freq: words matched fewer times in ``fit`` texts map to ``[UNK]``.
+        lexicon_unk_dropout: training-time probability of replacing a word id by ``[UNK]``.
 
     Returns:
         ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths.
@@ -147,7 +171,9 @@ def build_char(
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                           pretrained_embeddings)
+                           pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
+                           lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
+                           lexicon_unk_dropout=lexicon_unk_dropout)
     return ClassicEncoder(feats, None, max_length)
 
 
@@ -168,6 +194,11 @@ def build_bilstm(
     token_types: bool = True,
     max_length: int = 512,
     pretrained_embeddings: str | None = None,
+    lexicon: bool = False,
+    lexicon_dim: int = 50,
+    lexicon_max_words: int = 4,
+    lexicon_min_freq: int = 1,
+    lexicon_unk_dropout: float = 0.1,
     lstm_hidden: int = 256,
     lstm_layers: int = 1,
     lstm_dropout: float = 0.3,
@@ -177,7 +208,8 @@ def build_bilstm(
     Args:
         char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq, bigram_min_freq,
         max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout, dropout, project_dim,
-        token_types, max_length, pretrained_embeddings: as in :func:`build_char`.
+        token_types, max_length, pretrained_embeddings, lexicon, lexicon_dim, lexicon_max_words,
+        lexicon_min_freq, lexicon_unk_dropout: as in :func:`build_char`.
         lstm_hidden: hidden units per direction.
         lstm_layers: number of stacked BiLSTM layers.
         lstm_dropout: dropout between layers and on the output.
@@ -190,7 +222,9 @@ def build_bilstm(
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                           pretrained_embeddings)
+                           pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
+                           lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
+                           lexicon_unk_dropout=lexicon_unk_dropout)
     ctx = BiLSTM(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
     return ClassicEncoder(feats, ctx, max_length)
 

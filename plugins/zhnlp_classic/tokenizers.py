@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from zhnlp.errors import ZhnlpError
+from zhnlp_classic.lexicon import SETS, word_sets
 from zhnlp_classic.text import SEG_SPECIAL, bmes, cut, normalize
 from zhnlp_classic.vocab import PAD_ID, SEP_ID, SPACE_ID, UNK_ID, Vocab
 
@@ -53,6 +54,7 @@ class _Tokenizer:
     def __init__(self, max_length: int = 512):
         self.model_max_length = max_length
         self.vocabs: dict[str, Vocab] | None = None
+        self.row_widths: dict[str, int] = {}  # feature key -> K for (T, K) per-token id lists
 
     # ---- vocabulary -------------------------------------------------------------------------
     def build_vocabs(self, texts: Iterable[str]) -> dict[str, Vocab]:  # pragma: no cover
@@ -186,17 +188,24 @@ class _Tokenizer:
         row["token_type_ids"] = [0] * (n1 + n_sep) + [1] * n2
         return row
 
-    @staticmethod
-    def _pad(row: dict[str, list], target: int) -> dict[str, list]:
+    def _pad(self, row: dict[str, list], target: int) -> dict[str, list]:
         extra = target - len(row["input_ids"])
         if extra <= 0:
             return row
-        return {k: v + ([(0, 0)] * extra if k == "offset_mapping" else [0] * extra) for k, v in row.items()}
+
+        def fill(k: str):
+            if k == "offset_mapping":
+                return (0, 0)
+            return [0] * self.row_widths[k] if k in self.row_widths else 0
+
+        return {k: v + [fill(k)] * extra for k, v in row.items()}
 
 
 class CharTokenizer(_Tokenizer):
-    """One token per character; optional ``bigram_ids`` (this char + the next) and ``seg_ids``
-    (BMES position of the char in its jieba word).
+    """One token per character; optional ``bigram_ids`` (this char + the next), ``seg_ids``
+    (BMES position of the char in its jieba word) and ``lexicon_ids`` (per char a list of
+    ``3 * lexicon_max_words`` ids: the B/M/E word sets of :mod:`zhnlp_classic.lexicon`, 0 = empty
+    slot; words not matched in the ``fit`` texts are [UNK]).
 
     Vocabulary keys are normalised characters (see :func:`zhnlp_classic.text.normalize`), so
     "Ａ", "A" and "a" share an id while offsets still point at the original characters.
@@ -213,29 +222,44 @@ class CharTokenizer(_Tokenizer):
         max_vocab: int | None = None,
         max_bigram_vocab: int | None = None,
         max_length: int = 512,
+        lexicon: bool = False,
+        lexicon_max_words: int = 4,
+        lexicon_min_freq: int = 1,
     ):
         super().__init__(max_length)
         self.bigram, self.word_boundary = bigram, word_boundary
+        self.lexicon, self.lexicon_max_words = lexicon, lexicon_max_words
+        self.lexicon_min_freq = lexicon_min_freq
+        if lexicon:
+            width = SETS * lexicon_max_words
+            self.row_widths = {"lexicon_ids": width}
+            self.sep_ids = {**CharTokenizer.sep_ids, "lexicon_ids": [PAD_ID] * width}
         self.min_freq, self.bigram_min_freq = min_freq, bigram_min_freq
         self.max_vocab, self.max_bigram_vocab = max_vocab, max_bigram_vocab
         self._char: dict[str, int] = _Ids()
         self._bigram: dict[str, int] = _Ids()
+        self._lex: dict[str, int] = _Ids()
 
     @staticmethod
     def bigram_keys(norm: str) -> Iterable[str]:
         return map(str.__add__, norm, norm[1:] + _END)  # (this char, next char)
 
     def build_vocabs(self, texts: Iterable[str]) -> dict[str, Vocab]:
-        chars, bigrams = Counter(), Counter()
+        chars, bigrams, words = Counter(), Counter(), Counter()
         for text in texts:
             norm = normalize(text)
             chars.update(norm)
             if self.bigram:
                 bigrams.update(self.bigram_keys(norm))
+            if self.lexicon:  # each matched word once per place it starts
+                words.update(w for row in word_sets(norm, self.lexicon_max_words)
+                             for w in row[: self.lexicon_max_words] if w)
         chars.pop(" ", None)  # whitespace is always [SPACE]
         vocabs = {"input_ids": Vocab.from_counts(chars, self.min_freq, self.max_vocab)}
         if self.bigram:
             vocabs["bigram_ids"] = Vocab.from_counts(bigrams, self.bigram_min_freq, self.max_bigram_vocab)
+        if self.lexicon:
+            vocabs["lexicon_ids"] = Vocab.from_counts(words, self.lexicon_min_freq)
         return vocabs
 
     def set_vocabs(self, vocabs: dict[str, Vocab]) -> None:
@@ -243,6 +267,8 @@ class CharTokenizer(_Tokenizer):
         self._char = _Ids(vocabs["input_ids"].stoi)
         self._char[" "] = SPACE_ID
         self._bigram = _Ids(vocabs["bigram_ids"].stoi if "bigram_ids" in vocabs else {})
+        self._lex = _Ids(vocabs["lexicon_ids"].stoi if "lexicon_ids" in vocabs else {})
+        self._lex[""] = PAD_ID  # empty slot
 
     def encode_segment(self, text: str) -> dict[str, list]:
         norm = normalize(text)
@@ -251,6 +277,9 @@ class CharTokenizer(_Tokenizer):
             out["bigram_ids"] = list(map(self._bigram.__getitem__, self.bigram_keys(norm)))
         if self.word_boundary:
             out["seg_ids"] = list(bmes(norm))
+        if self.lexicon:
+            get = self._lex.__getitem__
+            out["lexicon_ids"] = [list(map(get, row)) for row in word_sets(norm, self.lexicon_max_words)]
         out["offset_mapping"] = _char_offsets(len(text))
         return out
 

@@ -9,7 +9,8 @@ Modes
 Pooling (over real tokens: ``attention_mask``)
     ``cls`` first token ([CLS]); only for encodings that start with a special token
     (``offset_mapping == (0, 0)``) -- from-scratch encoders have none, and asking for it raises a
-    ConfigError. ``mean``, ``max``, ``attention`` (learned additive attention).
+    ConfigError. ``mean``, ``max``, ``attention`` (learned additive attention), ``max_mean`` (max
+    and mean concatenated: the classifier sees 2H features).
     ``auto``: ``cls`` when the encoding starts with [CLS] and ``pair_mode`` is ``joint``, else ``max``.
 
 Sentence pairs (``text_b``)
@@ -47,6 +48,7 @@ Label order
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
@@ -58,7 +60,7 @@ from torch.nn import functional as F
 from zhnlp.errors import ConfigError, DataError
 from zhnlp_classify.confusion import save_confusion_matrix
 from zhnlp_classify.metrics import best_threshold, format_report, multi_label_metrics, single_label_metrics
-from zhnlp_classify.pooling import POOLINGS, CrossAttention, Pooler, pair_features
+from zhnlp_classify.pooling import POOLINGS, CrossAttention, Pooler, pair_features, pooled_width
 from zhnlp_classify.truncation import check_strategy, truncate_encoding
 
 MODES = ("single", "multi")
@@ -98,7 +100,8 @@ class ClassificationHead(nn.Module):
                  dropout: float = 0.1, label_smoothing: float = 0.0, class_weights: Any = None,
                  pair_mode: str = "joint", attention_dim: int = 128, truncation: str = "head",
                  head_fraction: float = 0.25, top_k: int = 3, threshold: float = 0.5,
-                 tune_thresholds: bool = True, main_metric: str | None = None):
+                 tune_thresholds: bool = True, main_metric: str | None = None, hidden_dim: int | None = None,
+                 branches: int = 1):
         super().__init__()
         self.labels = [str(x) for x in labels]
         self.index = {lab: i for i, lab in enumerate(self.labels)}
@@ -111,10 +114,22 @@ class ClassificationHead(nn.Module):
         self._auto_pooling: str | None = None
 
         k = len(self.labels)
-        self.pooler = Pooler(pooling, hidden_size, attention_dim)
-        self.interaction = CrossAttention(hidden_size) if pair_mode == "interaction" else None
+        if hidden_dim is not None and int(hidden_dim) < 1:
+            raise ConfigError(f"head.hidden_dim={hidden_dim!r}: use null (linear classifier) or a width >= 1.")
+        self.branches = _branches_option(branches, hidden_size)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(hidden_size if pair_mode == "joint" else 4 * hidden_size, k)
+        self.members = self.pooler = self.interaction = self.mlp = self.classifier = None
+        if self.branches > 1:  # one pooler + classifier per slice of the hidden states (own_logits)
+            self.members = nn.ModuleList(
+                ClassificationHead(hidden_size // self.branches, labels, mode=mode, pooling=pooling, dropout=dropout,
+                                   pair_mode=pair_mode, attention_dim=attention_dim, hidden_dim=hidden_dim)
+                for _ in range(self.branches))
+        else:
+            self.pooler = Pooler(pooling, hidden_size, attention_dim)
+            self.interaction = CrossAttention(hidden_size) if pair_mode == "interaction" else None
+            width = pooled_width(pooling, hidden_size) * (1 if pair_mode == "joint" else 4)
+            self.mlp = nn.Linear(width, int(hidden_dim)) if hidden_dim else None
+            self.classifier = nn.Linear(int(hidden_dim) if hidden_dim else width, k)
 
         self.register_buffer("class_weight", torch.ones(k))
         self.register_buffer("thresholds", torch.full((k,), float(threshold)))
@@ -204,27 +219,57 @@ class ClassificationHead(nn.Module):
             hidden = self.interaction(hidden, mask_a, mask_b)  # (B, T, H)
         return pair_features(self.pooler(hidden, mask_a, kind), self.pooler(hidden, mask_b, kind))  # (B, 4H)
 
+    def own_logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
+        """(B, K) class scores of this head's own pooler + classifier."""
+        x = self.dropout(self.features(hidden, batch))  # (B, F)
+        if self.mlp is not None:
+            x = self.dropout(torch.relu(self.mlp(x)))  # (B, hidden_dim)
+        return self.classifier(x).float()
+
+    def branch_logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
+        """(branches, B, K) class scores: member ``i`` scores slice ``i`` of the hidden states."""
+        if self.members is None:
+            return self.own_logits(hidden, batch).unsqueeze(0)  # (1, B, K)
+        slices = hidden.chunk(self.branches, dim=-1)  # branches x (B, T, H / branches)
+        return torch.stack([m.own_logits(h, batch) for m, h in zip(self.members, slices)])
+
+    def combine(self, scores: torch.Tensor) -> torch.Tensor:
+        """(branches, B, K) -> (B, K) scores whose softmax (single) / sigmoid (multi) is the mean
+        of the branches' probabilities."""
+        if scores.size(0) == 1:
+            return scores[0]
+        if self.mode == "single":
+            return torch.logsumexp(torch.log_softmax(scores, dim=-1), dim=0) - math.log(scores.size(0))
+        return torch.logit(torch.sigmoid(scores).mean(0), eps=1e-7)
+
     def logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
-        """(B, K) class scores."""
-        return self.classifier(self.dropout(self.features(hidden, batch))).float()
+        """(B, K) class scores (the branches' probabilities averaged when ``branches`` > 1)."""
+        return self.combine(self.branch_logits(hidden, batch))
+
+    def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor | None:
+        """Cross-entropy (single) / BCE (multi) of (B, K) ``logits``; None without targets."""
+        weight = self.class_weight if self.weighting else None
+        if self.mode == "single" and "label" in batch:
+            target = batch["label"].to(logits.device)  # (B,)
+            return F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE,
+                                   label_smoothing=self.label_smoothing)
+        if self.mode == "multi" and "labels" in batch:
+            target = batch["labels"].to(logits.device).float()  # (B, K)
+            if self.label_smoothing:
+                target = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            return F.binary_cross_entropy_with_logits(
+                logits, target, weight=None if weight is None else weight.unsqueeze(0).expand_as(logits))
+        return None
 
     def forward(self, hidden: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
         """``{"logits": (B, K)}`` plus ``"loss"`` when the batch has targets."""
         if self.training and not self._weights_ready:
             self._set_balanced(self._counts)
-        logits = self.logits(hidden, batch)  # (B, K)
-        out = {"logits": logits}
-        weight = self.class_weight if self.weighting else None
-        if self.mode == "single" and "label" in batch:
-            target = batch["label"].to(logits.device)  # (B,)
-            out["loss"] = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE,
-                                          label_smoothing=self.label_smoothing)
-        elif self.mode == "multi" and "labels" in batch:
-            target = batch["labels"].to(logits.device).float()  # (B, K)
-            if self.label_smoothing:
-                target = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-            out["loss"] = F.binary_cross_entropy_with_logits(
-                logits, target, weight=None if weight is None else weight.unsqueeze(0).expand_as(logits))
+        scores = self.branch_logits(hidden, batch)  # (branches, B, K)
+        out = {"logits": self.combine(scores)}
+        losses = [self.loss(s, batch) for s in scores]  # each branch learns on its own, as in an ensemble
+        if losses[0] is not None:
+            out["loss"] = torch.stack(losses).mean()
         return out
 
     @torch.no_grad()
@@ -337,6 +382,13 @@ def _weights_option(value: Any, k: int) -> str | None:
     return "list"
 
 
+def _branches_option(branches: Any, hidden_size: int) -> int:
+    if int(branches) < 1 or hidden_size % int(branches):
+        raise ConfigError(f"head.branches={branches!r}: use 1, or the number of encoder branches K (K >= 2 "
+                          f"dividing the encoder width {hidden_size}).")
+    return int(branches)
+
+
 def _check_options(labels, mode, pooling, pair_mode, dropout, label_smoothing, top_k, threshold) -> None:
     if mode not in MODES:
         raise ConfigError(f"head.mode={mode!r}: use single (one label per text) or multi (multi-label).")
@@ -377,6 +429,8 @@ def build_classification(
     threshold: float = 0.5,
     tune_thresholds: bool = True,
     main_metric: str | None = None,
+    hidden_dim: int | None = None,
+    branches: int = 1,
 ) -> ClassificationHead:
     """Text / sentence-pair classification head (single- or multi-label).
 
@@ -384,7 +438,8 @@ def build_classification(
         hidden_size: width H of the encoder output (passed by the core).
         labels: the label set (passed by the core, from :func:`collect_labels`).
         mode: ``single`` (softmax) or ``multi`` (sigmoid, per-label thresholds).
-        pooling: ``auto`` | ``cls`` | ``mean`` | ``max`` | ``attention`` (over real tokens).
+        pooling: ``auto`` | ``cls`` | ``mean`` | ``max`` | ``attention`` | ``max_mean`` (max and
+            mean concatenated) over real tokens.
         dropout: dropout on the pooled features.
         label_smoothing: CE label smoothing (multi: BCE targets pulled towards 0.5 by this much).
         class_weights: ``null``, ``balanced`` or one weight per label.
@@ -396,6 +451,12 @@ def build_classification(
         threshold: initial per-label decision threshold (multi).
         tune_thresholds: tune the thresholds on the dev set during validation (multi).
         main_metric: metric to monitor; default ``acc`` (single) / ``micro_f1`` (multi).
+        hidden_dim: if set, a ReLU layer of this width (with ``dropout`` after it) between the
+            pooled features and the classifier (fastText-style); None: linear classifier.
+        branches: K > 1 splits the hidden states into K equal slices (an encoder made of K
+            branches, e.g. ``charword`` with ``branches: K``), gives each its own pooler and
+            classifier, averages their losses and their predicted probabilities: an ensemble of K
+            models trained in one run.
 
     Returns:
         ClassificationHead.
@@ -404,7 +465,7 @@ def build_classification(
                               label_smoothing=label_smoothing, class_weights=class_weights, pair_mode=pair_mode,
                               attention_dim=attention_dim, truncation=truncation, head_fraction=head_fraction,
                               top_k=top_k, threshold=threshold, tune_thresholds=tune_thresholds,
-                              main_metric=main_metric)
+                              main_metric=main_metric, hidden_dim=hidden_dim, branches=branches)
 
 
 build_classification.collect_labels = collect_labels

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-POOLINGS = ("auto", "cls", "mean", "max", "attention")
+POOLINGS = ("auto", "cls", "mean", "max", "attention", "max_mean")
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -57,9 +57,14 @@ class AttentionPool(nn.Module):
         return torch.einsum("bt,bth->bh", w, hidden)  # (B, H)
 
 
+def pooled_width(kind: str, hidden_size: int) -> int:
+    """Width of the pooled vector: ``2 * H`` for ``max_mean``, else ``H``."""
+    return 2 * hidden_size if kind == "max_mean" else hidden_size
+
+
 class Pooler(nn.Module):
-    """One pooling kind: ``cls`` | ``mean`` | ``max`` | ``attention`` (``auto`` is resolved by the
-    head before it builds the pooler)."""
+    """One pooling kind: ``cls`` | ``mean`` | ``max`` | ``attention`` | ``max_mean`` (max and mean
+    concatenated, (B, 2H)); ``auto`` is resolved by the head before it builds the pooler."""
 
     def __init__(self, kind: str, hidden_size: int, attention_dim: int = 128):
         super().__init__()
@@ -74,6 +79,8 @@ class Pooler(nn.Module):
             return masked_mean(hidden, mask)
         if kind == "max":
             return masked_max(hidden, mask)
+        if kind == "max_mean":
+            return torch.cat([masked_max(hidden, mask), masked_mean(hidden, mask)], dim=-1)  # (B, 2H)
         return self.attention(hidden, mask)
 
 

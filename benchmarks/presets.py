@@ -1,16 +1,17 @@
-"""Train NER experiment presets through the real CLI and tabulate their scores and wall time.
+"""Train experiment presets (NER or classification) through the real CLI; tabulate scores and wall time.
 
-    python benchmarks/ner_presets.py resume_ner_scratch cluener_scratch \
-        [--data-root /work/shared/datasets] [--workdir /tmp/zhnlp-bench] [--nice 5] \
-        [--append benchmarks/ner_results.md] [-- trainer.max_time=00:00:05:00 ...]
+    python benchmarks/presets.py resume_ner_scratch cluener_scratch thucnews_scratch \
+        [--data-root /work/shared/datasets] [--workdir /tmp/zhnlp-bench] [--nice 5] [--cpu 0] \
+        [--append results.md] [--json runs.jsonl] [-- data.test_path=/path/test.txt ...]
 
 Each preset runs as a user would run it, ``zhnlp train experiment=<preset> data_root=<root>``
-(plus any overrides after ``--``), from ``--workdir`` so run folders land there. The script reads
-the run folder from the command's own "Run folder:" line, then its ``metrics.json``. Wall time is
-the whole command (start-up, jieba, vocabularies, training, final evaluation); the 1-minute load
-average is sampled every few seconds during the run (mean and max) so timings taken on a shared
-machine can be judged. Rows are printed as a Markdown table and, with ``--append``, appended to a
-file together with the exact command.
+(plus any overrides after ``--``), from ``--workdir`` so run folders land there. The run folder is
+read from the command's own "Run folder:" line, then its ``metrics.json`` and ``logs/metrics.csv``
+(the dev metric after every validation). Wall time is the whole command (start-up, jieba,
+vocabularies, training, final evaluation); the 1-minute load average is sampled every few seconds
+during the run (mean and max) so timings taken on a shared machine can be judged. ``--cpu N`` pins
+the run to one core (``taskset -c N``). NER presets (``val/f1``) and classification presets
+(``val/acc``) are printed as separate Markdown tables.
 """
 from __future__ import annotations
 
@@ -28,10 +29,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-DEFAULT_PRESETS = ["resume_ner_scratch", "cluener_scratch", "weibo_ner_scratch", "msra_ner_scratch"]
-HEADER = ("| preset | dev P | dev R | dev F1 | test F1 | epochs | train s | wall s | load (mean/max) "
-          "| threads | command |")
-RULE = "|---|---|---|---|---|---|---|---|---|---|---|"
+DEFAULT_PRESETS = ["resume_ner_scratch", "cluener_scratch", "weibo_ner_scratch", "msra_ner_scratch",
+                   "thucnews_scratch", "chnsenticorp_scratch"]
+# task -> (dev metric key, table columns: (title, metrics.json key))
+TASKS = {
+    "ner": ("val/f1", [("dev P", "val/precision"), ("dev R", "val/recall"), ("dev F1", "val/f1"),
+                       ("test F1", "test/f1")]),
+    "cls": ("val/acc", [("dev acc", "val/acc"), ("dev macro-F1", "val/macro_f1"), ("test acc", "test/acc"),
+                        ("test macro-F1", "test/macro_f1")]),
+}
+TAIL = ["epochs", "train s", "wall s", "load (mean/max)", "command"]
 
 
 class LoadSampler(threading.Thread):
@@ -58,11 +65,26 @@ def command_for(preset: str, data_root: str, overrides: list[str]) -> list[str]:
     return ["zhnlp", "train", f"experiment={preset}", f"data_root={data_root}", *overrides]
 
 
+def val_curve(csv_path: Path) -> tuple[str | None, list[float]]:
+    """(task, dev metric of every validation) from the run's CSV log; the last value repeats the
+    best checkpoint's (the final evaluation)."""
+    if not csv_path.is_file():
+        return None, []
+    with csv_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for task, (key, _) in TASKS.items():
+        values = [float(r[key]) for r in rows if r.get(key)]
+        if values:
+            return task, values
+    return None, []
+
+
 def run_preset(preset: str, data_root: str, overrides: list[str], workdir: Path, nice: int,
-               threads: int | None) -> dict:
+               threads: int | None, cpu: int | None) -> dict:
     """Run one preset; returns a result row (metrics, timing, load, command, run folder)."""
     cmd = command_for(preset, data_root, overrides)
-    launch = (["nice", "-n", str(nice)] if nice else []) + cmd
+    launch = (["taskset", "-c", str(cpu)] if cpu is not None else []) + \
+             (["nice", "-n", str(nice)] if nice else []) + cmd
     env = dict(os.environ)
     prefix = ""
     if threads:
@@ -88,29 +110,22 @@ def run_preset(preset: str, data_root: str, overrides: list[str], workdir: Path,
         code = proc.wait()
     wall = time.time() - started
     load_mean, load_max = sampler.stop()
-    row = {"preset": preset, "command": prefix + shlex.join(cmd), "cwd": str(workdir), "returncode": code,
+    row = {"preset": preset, "command": prefix + shlex.join(launch), "cwd": str(workdir), "returncode": code,
            "wall_s": round(wall, 1), "load_mean": round(load_mean, 2), "load_max": round(load_max, 2),
-           "threads": threads or "default", "started": f"{datetime.fromtimestamp(started):%Y-%m-%d %H:%M}",
-           "log": str(log_path), "run_dir": None, "metrics": {}}
+           "started": f"{datetime.fromtimestamp(started):%Y-%m-%d %H:%M}", "log": str(log_path),
+           "run_dir": None, "metrics": {}, "curve": [], "task": None}
     if run_dir is not None:
         run_dir = run_dir if run_dir.is_absolute() else workdir / run_dir
         row["run_dir"] = str(run_dir)
-        metrics_path = run_dir / "metrics.json"
-        if metrics_path.is_file():
-            row["metrics"] = json.loads(metrics_path.read_text(encoding="utf-8"))
-        row["curve"] = val_curve(run_dir / "logs" / "metrics.csv")
-        print("  val/f1 per validation: " + ", ".join(f"{100 * f:.2f}" for f in row["curve"]), flush=True)
+        if (run_dir / "metrics.json").is_file():
+            row["metrics"] = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        row["task"], row["curve"] = val_curve(run_dir / "logs" / "metrics.csv")
+        if row["task"]:
+            print(f"  {TASKS[row['task']][0]} per validation: " + ", ".join(f"{100 * a:.2f}" for a in row["curve"]),
+                  flush=True)
     if code != 0:
         print(f"  FAILED with exit status {code}; see {log_path}", flush=True)
     return row
-
-
-def val_curve(csv_path: Path) -> list[float]:
-    """val/f1 of every validation in the run's CSV log (the last row repeats the best checkpoint)."""
-    if not csv_path.is_file():
-        return []
-    with csv_path.open(encoding="utf-8") as fh:
-        return [float(r["val/f1"]) for r in csv.DictReader(fh) if r.get("val/f1")]
 
 
 def _pct(metrics: dict, key: str) -> str:
@@ -118,16 +133,19 @@ def _pct(metrics: dict, key: str) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
 
 
-def table_row(row: dict) -> str:
-    m = row["metrics"]
-    epochs = m.get("train/epochs")
-    # train/epochs is the trainer's epoch counter at the end: finished epochs.
-    epochs_text = "-" if epochs is None else f"{int(epochs)}"
-    train_s = m.get("train/seconds")
-    return (f"| {row['preset']} | {_pct(m, 'val/precision')} | {_pct(m, 'val/recall')} | {_pct(m, 'val/f1')} "
-            f"| {_pct(m, 'test/f1')} | {epochs_text} | {'-' if train_s is None else f'{train_s:.0f}'} "
-            f"| {row['wall_s']:.0f} | {row['load_mean']:.1f}/{row['load_max']:.1f} | {row['threads']} "
-            f"| `{row['command']}` |")
+def table(task: str, rows: list[dict]) -> list[str]:
+    """Markdown header, rule and one line per run for the task's columns."""
+    columns = TASKS[task][1]
+    titles = [title for title, _ in columns] + TAIL
+    lines = ["| preset | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
+    for row in rows:
+        m = row["metrics"]
+        epochs, train_s = m.get("train/epochs"), m.get("train/seconds")  # epochs: the trainer's counter at the end
+        cells = [_pct(m, key) for _, key in columns] + [
+            "-" if epochs is None else str(int(epochs)), "-" if train_s is None else f"{train_s:.0f}",
+            f"{row['wall_s']:.0f}", f"{row['load_mean']:.1f}/{row['load_max']:.1f}", f"`{row['command']}`"]
+        lines.append(f"| {row['preset']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="passed as data_root= (relative paths are relative to --workdir)")
     parser.add_argument("--workdir", default=".", help="directory the command runs in (runs/ lands there)")
     parser.add_argument("--nice", type=int, default=0, help="run under nice -n N (shared machines)")
+    parser.add_argument("--cpu", type=int, default=None, help="pin the run to this core (taskset -c N)")
     parser.add_argument("--threads", type=int, default=1,
                         help="OMP_NUM_THREADS/MKL_NUM_THREADS for the run (0: leave unset). 1 is much "
                              "faster on a loaded machine: torch's spinning worker threads starve otherwise")
@@ -150,14 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     workdir = Path(args.workdir).resolve()
-    rows = [run_preset(p, args.data_root, overrides, workdir, args.nice, args.threads) for p in args.presets]
+    rows = [run_preset(p, args.data_root, overrides, workdir, args.nice, args.threads, args.cpu)
+            for p in args.presets]
     cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    lines = [HEADER, RULE] + [table_row(r) for r in rows]
-    print(f"\nNER presets, {datetime.now():%Y-%m-%d %H:%M}, {cpu}, cwd {workdir}\n" + "\n".join(lines))
-    if args.append:
-        with open(args.append, "a", encoding="utf-8") as out:
-            out.write(f"\n<!-- {datetime.now():%Y-%m-%d %H:%M}, {cpu}, cwd {workdir} -->\n")
-            out.write("\n".join(lines[2:]) + "\n")
+    stamp = f"{datetime.now():%Y-%m-%d %H:%M}, {cpu}, cwd {workdir}"
+    for task in TASKS:
+        chosen = [r for r in rows if (r["task"] or "ner") == task]
+        if not chosen:
+            continue
+        lines = table(task, chosen)
+        print(f"\n{task} presets, {stamp}\n" + "\n".join(lines))
+        if args.append:
+            with open(args.append, "a", encoding="utf-8") as out:
+                out.write(f"\n<!-- {stamp} -->\n" + "\n".join(lines[2:]) + "\n")
     if args.json:
         with open(args.json, "a", encoding="utf-8") as out:
             for r in rows:
