@@ -48,6 +48,7 @@ def build_softmax(
     scheme: str = "BIO",
     dropout: float = 0.1,
     window_overlap: int = 64,
+    label_smoothing: float = 0.0,
 ) -> SoftmaxHead:
     """Per-token softmax tagging head (argmax decoding with conlleval repairs).
 
@@ -57,11 +58,13 @@ def build_softmax(
         scheme: ``BIO`` or ``BIOES``.
         dropout: dropout on the encoder output.
         window_overlap: char overlap of windows for long texts.
+        label_smoothing: cross-entropy label smoothing in [0, 1).
 
     Returns:
         the head.
     """
-    return SoftmaxHead(hidden_size, labels, scheme=scheme, dropout=dropout, window_overlap=window_overlap)
+    return SoftmaxHead(hidden_size, labels, scheme=scheme, dropout=dropout, window_overlap=window_overlap,
+                       label_smoothing=label_smoothing)
 
 
 def build_global_pointer(

@@ -26,10 +26,13 @@ class SoftmaxHead(EntityHeadMixin, nn.Module):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], scheme: str = "BIO", dropout: float = 0.1,
-                 window_overlap: int = 64):
+                 window_overlap: int = 64, label_smoothing: float = 0.0):
         super().__init__()
         if not labels:
             raise ConfigError("the softmax head needs at least one entity type (labels=[] given).")
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ConfigError(f"head.label_smoothing={label_smoothing!r} must be in [0, 1), e.g. 0.1.")
+        self.label_smoothing = float(label_smoothing)
         self.labels, self.scheme = list(labels), check_head_scheme(scheme)
         self.eval_scheme, self.window_overlap = self.scheme, int(window_overlap)
         self.tags = build_tags(self.labels, self.scheme)
@@ -53,7 +56,8 @@ class SoftmaxHead(EntityHeadMixin, nn.Module):
             tags = fit_length(batch["tags"].to(logits.device), logits.size(1), IGNORE)  # (B, T)
             tags = tags.masked_fill(batch["attention_mask"].to(tags.device) == 0, IGNORE)
             if (tags != IGNORE).any():
-                out["loss"] = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tags.reshape(-1), ignore_index=IGNORE)
+                out["loss"] = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tags.reshape(-1), ignore_index=IGNORE,
+                                              label_smoothing=self.label_smoothing)
             else:  # nothing to learn from in this batch
                 out["loss"] = logits.sum() * 0.0
         return out

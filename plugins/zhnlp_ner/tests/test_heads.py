@@ -349,3 +349,22 @@ def test_every_ner_head_offers_the_cluener_format():
     for name in ("crf", "softmax", "global_pointer"):
         head = zhnlp.build_head(name, hidden_size=8, labels=["LOC", "PER"])
         assert "cluener" in head.output_formats, name
+
+
+def test_softmax_label_smoothing_changes_the_loss_and_is_validated():
+    import pytest
+    import zhnlp
+    from zhnlp.errors import ConfigError
+
+    torch.manual_seed(0)
+    plain = zhnlp.build_head("softmax", hidden_size=8, labels=["LOC"], dropout=0.0)
+    smooth = zhnlp.build_head("softmax", hidden_size=8, labels=["LOC"], dropout=0.0, label_smoothing=0.2)
+    smooth.load_state_dict(plain.state_dict())
+    hidden = torch.randn(2, 5, 8)  # (B, T, H)
+    batch = {"attention_mask": torch.ones(2, 5, dtype=torch.long), "tags": torch.tensor([[0, 1, 2, 0, 0], [0, 0, 1, 2, 0]])}
+    logits = plain(hidden, batch)["logits"]
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, 3), batch["tags"].reshape(-1), label_smoothing=0.2)
+    assert torch.allclose(smooth(hidden, batch)["loss"], expected)
+    assert not torch.allclose(plain(hidden, batch)["loss"], expected)
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        zhnlp.build_head("softmax", hidden_size=8, labels=["LOC"], label_smoothing=1.0)
