@@ -182,6 +182,9 @@ def main() -> None:
         head = zhnlp.build_head("crf", hidden_size=encoder.hidden_size, labels=labels, lstm_layers=0)
         predictor = Predictor(encoder, head, {"data": {}}, labels)
 
+        # warm-up (first-call allocations, lazy imports) so every timed repeat measures steady state
+        time_plain_infer(plain, infer_batches[:2])
+        time_zhnlp_infer(predictor, texts[: 2 * args.batch_size], args.batch_size)
         runs: dict[str, list[float]] = {k: [] for k in ("train_a", "train_zhnlp", "infer_a", "infer_b", "infer_zhnlp")}
         for _ in range(args.repeats):
             runs["train_a"].append(args.train_samples / time_plain_train(plain, train_batches))
