@@ -84,15 +84,14 @@ class TfidfExtractor:
         self.idf_file = path
 
     def __call__(self, texts: Sequence[str], top_k: int = 5) -> list[list[tuple[str, float]]]:
-        top_k = check_top_k(top_k)
-        out = []
-        for text in check_texts(texts):
-            if not text.strip():
-                out.append([])
-                continue
-            tags = self.engine.extract_tags(text, topK=top_k, withWeight=True, allowPOS=self.allow_pos)
-            out.append([(w, float(s)) for w, s in tags])
-        return out
+        return _keywords_per_text(self.engine.extract_tags, texts, top_k, self.allow_pos)
+
+
+def _keywords_per_text(extract, texts: Sequence[str], top_k: int, allow_pos) -> list[list[tuple[str, float]]]:
+    """Run a jieba ``extract(text, topK, withWeight, allowPOS)`` per text; blank texts get []."""
+    top_k = check_top_k(top_k)
+    return [[(w, float(s)) for w, s in extract(text, topK=top_k, withWeight=True, allowPOS=allow_pos)]
+            if text.strip() else [] for text in check_texts(texts)]
 
 
 class TextRankExtractor:
@@ -113,12 +112,4 @@ class TextRankExtractor:
         self.allow_pos = tuple(allow_pos or TEXTRANK_POS)
 
     def __call__(self, texts: Sequence[str], top_k: int = 5) -> list[list[tuple[str, float]]]:
-        top_k = check_top_k(top_k)
-        out = []
-        for text in check_texts(texts):
-            if not text.strip():
-                out.append([])
-                continue
-            tags = self.engine.textrank(text, topK=top_k, withWeight=True, allowPOS=self.allow_pos)
-            out.append([(w, float(s)) for w, s in tags])
-        return out
+        return _keywords_per_text(self.engine.textrank, texts, top_k, self.allow_pos)

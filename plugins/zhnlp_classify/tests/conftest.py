@@ -1,13 +1,11 @@
 """Shared helpers for the zhnlp_classify tests: hand-made batches and the ../shared folder."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-SHARED = Path(__file__).parents[3].parent / "shared"
 
 
 def make_batch(offsets: list[list[tuple[int, int]]], token_types: list[list[int]] | None = None, **targets) -> dict:
@@ -30,17 +28,6 @@ def char_offsets(n: int) -> list[tuple[int, int]]:
 def bert_offsets(n: int) -> list[tuple[int, int]]:
     """[CLS] n chars [SEP]."""
     return [(0, 0)] + char_offsets(n) + [(0, 0)]
-
-
-@pytest.fixture
-def shared():
-    def need(*parts: str) -> Path:
-        path = SHARED.joinpath(*parts)
-        if not path.exists():
-            pytest.skip(f"{path} not available (../shared is absent)")
-        return path
-
-    return need
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).parents[3].parent / "shared"
 
 # A small KB with the shapes the pipeline must cope with: a parenthetical disambiguation, two
 # entities sharing an alias, quotes, % and _ in names, SQL-looking objects.
@@ -31,17 +30,6 @@ TRIPLES = [
 def write_triples(path: Path, triples=TRIPLES, extra_lines: tuple[str, ...] = ()) -> Path:
     path.write_text("".join(f"{s} ||| {p} ||| {o}\n" for s, p, o in triples) + "".join(extra_lines), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def shared():
-    def need(*parts: str) -> Path:
-        path = SHARED.joinpath(*parts)
-        if not path.exists():
-            pytest.skip(f"{path} not available (../shared is absent)")
-        return path
-
-    return need
 
 
 @pytest.fixture
