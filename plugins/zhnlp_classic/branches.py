@@ -2,18 +2,20 @@
 tokenizer; their outputs are concatenated, (B, T, K * H).
 
 Paired with the classification head's ``branches: K`` (one pooler + classifier per slice, the
-loss averaged over the branches, the class probabilities averaged at prediction), this trains an
-ensemble of K models in one run: each branch has its own embeddings and context layer, sees the
+loss averaged over the branches, the class probabilities averaged at prediction) or the crf head's
+(one emission layer + CRF per slice, Viterbi on the averaged scores), this trains an ensemble of K
+models in one run: each branch has its own embeddings and context layer, sees the
 same batches and its own dropout masks.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import torch
 from torch import nn
 
-from zhnlp_classic.encoders import ClassicEncoder
+if TYPE_CHECKING:
+    from zhnlp_classic.encoders import ClassicEncoder
 
 
 class BranchEncoder(nn.Module):

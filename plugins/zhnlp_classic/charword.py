@@ -115,7 +115,7 @@ def build_charword(
     token_types: bool = True,
     max_length: int = 512,
     pretrained_embeddings: str | None = None,
-    context: str = "cnn",
+    context: str | Sequence[str] = "cnn",
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
     cnn_dropout: float = 0.3,
@@ -139,7 +139,9 @@ def build_charword(
         word_min_freq: words seen fewer times in ``fit`` texts map to ``[UNK]``.
         max_word_vocab: keep at most this many words; None: no limit.
         word_unk_dropout: training-time probability of replacing a char's word id by ``[UNK]``.
-        context: ``cnn`` (TextCNN), ``bilstm`` or ``none`` (the embeddings themselves).
+        context: ``cnn`` (TextCNN), ``bilstm`` or ``none`` (the embeddings themselves); with
+            ``branches: K`` also a list of K of them, one per branch (a mixed ensemble; the branches'
+            output widths must then be equal, e.g. ``filters * len(kernel_sizes) == 2 * lstm_hidden``).
         kernel_sizes, filters, cnn_dropout: the TextCNN (``context: cnn``).
         lstm_hidden, lstm_layers, lstm_dropout: the BiLSTM (``context: bilstm``).
         concat_embeddings: concatenate the (dropped-out) embeddings to the context layer's output
@@ -153,11 +155,10 @@ def build_charword(
         ``2 * lstm_hidden`` (bilstm) or the embedding width (none), plus the embedding width with
         ``concat_embeddings``; times ``branches``.
     """
-    if context not in CONTEXTS:
-        raise ConfigError(f"encoder.context={context!r}: use one of {', '.join(CONTEXTS)}")
     _check("word_dim", word_dim, 1)
     _check("word_min_freq", word_min_freq, 1)
     _check("branches", branches, 1)
+    contexts = branch_contexts(context, branches)
     base = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                           bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                           bigram_unk_dropout, dropout, project_dim, token_types, max_length,
@@ -167,12 +168,30 @@ def build_charword(
                             bigram=bigram, word_boundary=word_boundary, min_freq=min_freq,
                             bigram_min_freq=bigram_min_freq, max_vocab=max_vocab,
                             max_bigram_vocab=max_bigram_vocab, max_length=max_length)
-    branch = lambda: _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout,
-                             dropout, project_dim, token_types, max_length, context, kernel_sizes, filters,
-                             cnn_dropout, lstm_hidden, lstm_layers, lstm_dropout, concat_embeddings)
+    built = [_branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,
+                     project_dim, token_types, max_length, ctx, kernel_sizes, filters, cnn_dropout, lstm_hidden,
+                     lstm_layers, lstm_dropout, concat_embeddings) for ctx in contexts]
     if branches == 1:
-        return branch()
-    return BranchEncoder([branch() for _ in range(branches)])
+        return built[0]
+    widths = [b.hidden_size for b in built]
+    if len(set(widths)) > 1:
+        raise ConfigError(f"encoder.context={contexts}: the branches' output widths differ ({widths}); make "
+                          f"filters * len(kernel_sizes) (cnn) equal 2 * lstm_hidden (bilstm), and do not mix "
+                          f"'none' with the others unless concat_embeddings is false and the widths match.")
+    return BranchEncoder(built)
+
+
+def branch_contexts(context: str | Sequence[str], branches: int) -> list[str]:
+    """One context name per branch: ``context`` repeated, or the list given (checked)."""
+    contexts = [context] * branches if isinstance(context, str) else [str(c) for c in context]
+    if len(contexts) != branches:
+        raise ConfigError(f"encoder.context lists {len(contexts)} contexts for encoder.branches={branches}; "
+                          f"give one name, or one per branch.")
+    for name in contexts:
+        if name not in CONTEXTS:
+            raise ConfigError(f"encoder.context={context!r}: use one of {', '.join(CONTEXTS)} (or a list of them, "
+                              f"one per branch)")
+    return contexts
 
 
 def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,

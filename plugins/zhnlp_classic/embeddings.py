@@ -107,6 +107,12 @@ class FeatureEmbedding(nn.Module):
         self.proj = nn.Linear(width, project_dim) if project_dim else None
         self.output_size = project_dim or width
 
+    def replica(self) -> "FeatureEmbedding":
+        """A freshly initialised copy over the same tokenizer, tables and fields (an ensemble branch)."""
+        return FeatureEmbedding(self.tokenizer, list(self.tables.values()), self.fields, dropout=self.dropout.p,
+                                project_dim=self.proj.out_features if self.proj is not None else None,
+                                token_types=self.type_emb is not None)
+
     # ---- vocabulary -------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError
+from zhnlp_classic.branches import BranchEncoder
 from zhnlp_classic.context import BiLSTM, TextCNN
 from zhnlp_classic.embeddings import FeatureEmbedding, Table
 from zhnlp_classic.lexicon import SETS
@@ -202,7 +203,8 @@ def build_bilstm(
     lstm_hidden: int = 256,
     lstm_layers: int = 1,
     lstm_dropout: float = 0.3,
-) -> ClassicEncoder:
+    branches: int = 1,
+) -> ClassicEncoder | BranchEncoder:
     """The ``char`` features followed by a stacked BiLSTM (packed, so padding has no effect).
 
     Args:
@@ -213,20 +215,26 @@ def build_bilstm(
         lstm_hidden: hidden units per direction.
         lstm_layers: number of stacked BiLSTM layers.
         lstm_dropout: dropout between layers and on the output.
+        branches: K > 1 builds K independently initialised copies (embeddings + BiLSTM) over one
+            tokenizer, outputs concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); use
+            with the crf head's ``branches: K`` to train a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = 2 * lstm_hidden``.
+        ClassicEncoder with ``hidden_size = 2 * lstm_hidden`` (times ``branches``).
     """
     _check("lstm_hidden", lstm_hidden, 1)
     _check("lstm_layers", lstm_layers, 1)
+    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
                            pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
-    ctx = BiLSTM(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
-    return ClassicEncoder(feats, ctx, max_length)
+    branch = lambda f: ClassicEncoder(f, BiLSTM(f.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length)
+    if branches == 1:
+        return branch(feats)
+    return BranchEncoder([branch(feats)] + [branch(feats.replica()) for _ in range(branches - 1)])
 
 
 def build_textcnn(

@@ -92,10 +92,18 @@ class CrfHead(EntityHeadMixin, nn.Module):
         emissions = self.emissions(hidden, mask)  # (B, T, K)
         out = {"emissions": emissions}
         if "tags" in batch:
-            tags = fit_length(batch["tags"].to(emissions.device), emissions.size(1), 0)
-            tags = tags.masked_fill(tags < 0, 0)  # padding -> O (masked anyway)
-            out["loss"] = -self.crf(emissions, tags, mask=mask, reduction=self.reduction)
+            out["loss"] = self.nll(self.crf, emissions, self.gold_tags(batch, emissions), mask)
         return out
+
+    @staticmethod
+    def gold_tags(batch: dict, emissions: torch.Tensor) -> torch.Tensor:
+        """(B, T) target tags cut/padded to the emissions' length, padding read as ``O``."""
+        tags = fit_length(batch["tags"].to(emissions.device), emissions.size(1), 0)
+        return tags.masked_fill(tags < 0, 0)  # padding -> O (masked anyway)
+
+    def nll(self, crf: CRF, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Negative CRF log-likelihood of (B, T) ``tags`` under (B, T, K) ``emissions``."""
+        return -crf(emissions, tags, mask=mask, reduction=self.reduction)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Constrained Viterbi: (B, T, K), (B, T) -> (B, T) tag ids (-1 on padding)."""

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from zhnlp_ner.common import collect_entity_types
 from zhnlp_ner.crf import CrfHead
+from zhnlp_ner.crf_branches import BranchCrfHead
 from zhnlp_ner.global_pointer import GlobalPointerHead
 from zhnlp_ner.softmax import SoftmaxHead
 
@@ -22,6 +23,7 @@ def build_crf(
     dropout: float = 0.1,
     reduction: str = "mean",
     window_overlap: int = 64,
+    branches: int = 1,
 ) -> CrfHead:
     """CRF tagging head (optional BiLSTM, linear emissions, linear-chain CRF).
 
@@ -34,12 +36,18 @@ def build_crf(
         dropout: dropout on the encoder output (and between LSTM layers).
         reduction: CRF log-likelihood reduction: ``mean`` (per sequence), ``sum`` or ``token_mean``.
         window_overlap: char overlap of windows for texts longer than the encoder accepts.
+        branches: K > 1 splits the hidden states into K equal slices (an encoder of K branches,
+            e.g. ``bilstm`` with ``branches: K``), gives each its own emissions + CRF trained on
+            its own likelihood, and decodes with the mean of their scores (a K-model ensemble).
 
     Returns:
         the head; ``param_groups()`` returns ``{"crf": ...}`` for ``optim.group_lr.crf``.
     """
-    return CrfHead(hidden_size, labels, scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
-                   dropout=dropout, reduction=reduction, window_overlap=window_overlap)
+    kwargs = dict(scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden, dropout=dropout,
+                  reduction=reduction, window_overlap=window_overlap)
+    if int(branches) != 1:
+        return BranchCrfHead(hidden_size, labels, branches, **kwargs)
+    return CrfHead(hidden_size, labels, **kwargs)
 
 
 def build_softmax(

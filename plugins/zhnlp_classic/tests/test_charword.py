@@ -132,3 +132,15 @@ def test_branches_are_independent_copies_over_one_tokenizer():
     fresh.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
     with torch.no_grad():
         torch.testing.assert_close(fresh(**batch), out)
+
+
+def test_mixed_branch_contexts_must_have_equal_widths():
+    enc = tiny(branches=2, context=["cnn", "bilstm"], lstm_hidden=8)  # cnn: 8 filters x 2 sizes = 2 x 8
+    assert [type(b.context).__name__ for b in enc.branches] == ["TextCNN", "BiLSTM"]
+    assert enc.hidden_size == 2 * 16
+    with pytest.raises(ConfigError, match="widths differ"):
+        tiny(branches=2, context=["cnn", "bilstm"], lstm_hidden=5)
+    with pytest.raises(ConfigError, match="2 contexts for encoder.branches=3"):
+        tiny(branches=3, context=["cnn", "bilstm"])
+    with pytest.raises(ConfigError, match="use one of"):
+        tiny(branches=2, context=["cnn", "gru"])
