@@ -21,3 +21,40 @@ def register_resolvers() -> None:
 def to_plain(cfg) -> dict:
     """A resolved, plain-dict copy of an OmegaConf config (safe to pickle into checkpoints)."""
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def compose_with_choices(overrides: list[str]) -> tuple[dict, dict]:
+    """The resolved ``train`` config for ``overrides`` (as ``zhnlp train`` composes it) and the
+    chosen option of each config group (``{"encoder": "bilstm", ...}``).
+
+    Raises:
+        ConfigError: the overrides do not compose (unknown group option, bad key, ...).
+    """
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf import open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    from zhnlp.errors import ConfigError
+    from zhnlp.searchpath import register
+
+    register()
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module("zhnlp_conf", version_base="1.3"):
+            cfg = compose("train", overrides=overrides, return_hydra_config=True)
+        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return to_plain(cfg), choices
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"cannot compose the config: {exc}") from exc
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def compose_train_config(overrides: list[str]) -> dict:
+    """The resolved ``train`` config for ``overrides``, as ``zhnlp train`` composes it (a plain dict)."""
+    return compose_with_choices(overrides)[0]

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zhnlp.builders import build, target_of
+from zhnlp.config import compose_with_choices
 from zhnlp.errors import ConfigError, DataError
 from zhnlp.outputs import metrics_table, public_example, write_metrics
 
@@ -155,34 +156,6 @@ def parse_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         else:
             overrides.append(arg)
     return options, overrides
-
-
-def compose_config(overrides: list[str]) -> tuple[dict, dict]:
-    """The resolved ``train`` config for ``overrides`` (as ``zhnlp train`` composes it) and the
-    chosen option of each config group."""
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf, open_dict
-    from omegaconf.errors import OmegaConfBaseException
-
-    from zhnlp.config import register_resolvers, to_plain
-    from zhnlp.searchpath import register
-
-    register()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_module("zhnlp_conf", version_base="1.3"):
-            cfg = compose("train", overrides=overrides, return_hydra_config=True)
-        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return to_plain(cfg), choices
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"cannot compose the config: {exc}") from exc
-    finally:
-        GlobalHydra.instance().clear()
 
 
 def default_dir(cfg: dict, choices: dict) -> Path:
@@ -306,7 +279,7 @@ def main(argv: list[str]) -> None:
         print(f"usage: zhnlp cv [key=value ...] cv.folds=K\n\n{__doc__}")
         return
     options, overrides = parse_args(argv)
-    cfg, choices = compose_config(overrides)
+    cfg, choices = compose_with_choices(overrides)
     run_dir = Path(options["dir"]) if options["dir"] else default_dir(cfg, choices)
     for key in ("use_dev", "stratify", "fold_test", "ensemble_test"):
         if not isinstance(options[key], bool):

@@ -6,24 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
-from zhnlp.config import register_resolvers, to_plain
-from zhnlp.searchpath import register
+from zhnlp.config import compose_train_config
 from zhnlp.train import train
 
 ROWS = [("same", "今天天气很好", "天气不错"), ("diff", "股市大涨", "球队输了比赛"),
         ("same", "他去北京", "他到北京去了"), ("diff", "我喜欢猫", "油价下跌了"),
         ("same", "电影很好看", "这部片子不错"), ("diff", "明天下雨", "公司发布新手机")]
-
-
-def compose_config(overrides: list[str]) -> dict:
-    register()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("zhnlp_conf", version_base="1.3"):
-        return to_plain(compose("train", overrides=overrides))
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def test_tiny_bert_pairs_train_joint(tmp_path, pair_data, monkeypatch):
 
     tiny = transformers_plugin.build_bert_wwm.example_kwargs(tmp_path)["pretrained"]
     seen = spy_token_types(monkeypatch, TransformerEncoder)
-    cfg = compose_config(["task=classify", "data=sample_cls", *pair_data, "encoder=bert_wwm",
+    cfg = compose_train_config(["task=classify", "data=sample_cls", *pair_data, "encoder=bert_wwm",
                           f"encoder.pretrained={tiny}", "head.pair_mode=joint", "trainer.max_epochs=1",
                           "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])
     metrics = train(cfg, tmp_path / "run")
@@ -74,7 +63,7 @@ def test_from_scratch_pairs_train(tmp_path, pair_data, monkeypatch, encoder, pai
     from zhnlp_classic.encoders import ClassicEncoder
 
     seen = spy_token_types(monkeypatch, ClassicEncoder)
-    cfg = compose_config(["task=classify", "data=sample_cls", *pair_data, f"encoder={encoder}",
+    cfg = compose_train_config(["task=classify", "data=sample_cls", *pair_data, f"encoder={encoder}",
                           "encoder.char_dim=16", "encoder.bigram_dim=8", "encoder.seg_dim=4",
                           f"head.pair_mode={pair_mode}", "head.pooling=max", "trainer.max_epochs=1",
                           "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])

@@ -4,22 +4,11 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from zhnlp.builders import build
-from zhnlp.config import register_resolvers, to_plain
+from zhnlp.config import compose_train_config
 from zhnlp.errors import ConfigError
-from zhnlp.searchpath import register
 from zhnlp_kbqa.pipeline import deep_merge, sub_config
-
-
-def compose_train(overrides):
-    register()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("zhnlp_conf", version_base="1.3"):
-        return to_plain(compose("train", overrides=overrides))
 
 
 def test_entry_points():
@@ -30,7 +19,7 @@ def test_entry_points():
 
 
 def test_experiment_composes_both_parts():
-    cfg = compose_train(["experiment=nlpcc_kbqa_scratch", "data_root=/data"])
+    cfg = compose_train_config(["experiment=nlpcc_kbqa_scratch", "data_root=/data"])
     assert cfg["runner"] == "zhnlp_kbqa.pipeline.train_kbqa" and cfg["report_metric"] == "val/answer_acc"
     assert cfg["data"]["train_path"] == "/data/nlpcc2016_kbqa/nlpcc-iccpol-2016.kbqa.training-data"
     assert callable(build(cfg["data"]["reader"]))
@@ -43,7 +32,7 @@ def test_experiment_composes_both_parts():
 
 
 def test_parts_can_swap_encoder_and_head():
-    cfg = compose_train(["experiment=nlpcc_kbqa_scratch", "encoder@kbqa.relation.encoder=textcnn",
+    cfg = compose_train_config(["experiment=nlpcc_kbqa_scratch", "encoder@kbqa.relation.encoder=textcnn",
                          "head@kbqa.mention.head=softmax", "kbqa.relation.head.pair_mode=siamese",
                          "data.kb_path=null", "trainer.max_epochs=1"])
     assert cfg["kbqa"]["relation"]["encoder"]["_target_"] == "zhnlp_classic.encoders.build_textcnn"

@@ -3,24 +3,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_method, instantiate
 from omegaconf import OmegaConf
 
-from zhnlp.config import register_resolvers, to_plain
-from zhnlp.searchpath import register
+from zhnlp.config import compose_train_config, register_resolvers
 
 CONF = Path(__file__).parents[1] / "conf"
 DATA_KEYS = {"name", "reader", "train_path", "dev_path", "test_path", "batch_size", "eval_batch_size"}
-
-
-def compose_train(overrides):
-    register()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("zhnlp_conf", version_base="1.3"):
-        return to_plain(compose("train", overrides=overrides))
 
 
 @pytest.mark.parametrize("path", sorted((CONF / "data").glob("*.yaml")), ids=lambda p: p.stem)
@@ -34,12 +23,12 @@ def test_data_configs(path):
 
 
 def test_experiment_preset_composes():
-    cfg = compose_train(["experiment=csl_keywords", "data_root=/data"])
+    cfg = compose_train_config(["experiment=csl_keywords", "data_root=/data"])
     assert cfg["data"]["name"] == "csl_kg" and cfg["head"]["_target_"].endswith("build_keyword_tagger")
     assert cfg["report_metric"] == "val/f1@5"
     # the reader knows the resolved paths, so it can carve dev.tsv into train / dev
     assert cfg["data"]["reader"]["train_path"] == cfg["data"]["train_path"] == "/data/csl_kg/dev.tsv"
-    sample = compose_train(["experiment=csl_keywords", "data=sample_keywords", "data.dev_path=/x/y.tsv"])
+    sample = compose_train_config(["experiment=csl_keywords", "data=sample_keywords", "data.dev_path=/x/y.tsv"])
     assert sample["data"]["reader"]["dev_path"] == "/x/y.tsv"
     assert Path(sample["data"]["train_path"]).is_file() and Path(sample["data"]["test_path"]).is_file()
 

@@ -7,12 +7,9 @@ import json
 
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
-from zhnlp.config import register_resolvers, to_plain
+from zhnlp.config import compose_train_config
 from zhnlp.errors import ConfigError
-from zhnlp.searchpath import register
 from zhnlp_ner.crf import CrfHead
 from zhnlp_ner.heads import build_crf
 
@@ -81,20 +78,12 @@ def test_crf_param_group_holds_every_branch_crf():
     assert len(head.param_groups()["crf"]) == 6
 
 
-def compose_config(overrides: list[str]) -> dict:
-    register()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("zhnlp_conf", version_base="1.3"):
-        return to_plain(compose("train", overrides=overrides))
-
-
 def test_two_branch_bilstm_crf_trains_reloads_and_exports(tmp_path):
     from zhnlp.export import export_onnx, load_onnx
     from zhnlp.predict import Predictor
     from zhnlp.train import train
 
-    cfg = compose_config(["encoder=bilstm", "encoder.branches=2", "encoder.char_dim=16", "encoder.bigram_dim=8",
+    cfg = compose_train_config(["encoder=bilstm", "encoder.branches=2", "encoder.char_dim=16", "encoder.bigram_dim=8",
                           "encoder.seg_dim=4", "encoder.lstm_hidden=8", "head.lstm_layers=0", "head.scheme=BIOES",
                           "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu"])
     assert cfg["head"]["branches"] == 2  # follows encoder.branches
