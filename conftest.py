@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 SHARED = Path(__file__).resolve().parent.parent / "shared"  # ../shared beside the checkout
 
@@ -18,3 +19,12 @@ def shared():
         return path
 
     return need
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Test tensors are tiny: intra-op threads only add sync overhead (badly so on a busy CPU)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

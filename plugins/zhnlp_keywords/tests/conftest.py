@@ -63,12 +63,3 @@ class ToyEncoder(nn.Module):
 @pytest.fixture
 def toy_encoder():
     return ToyEncoder()
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: intra-op threads only add overhead on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

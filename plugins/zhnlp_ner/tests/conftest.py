@@ -90,12 +90,3 @@ def helpers():
         fake_bert_encode, char_encode, make_batch, entity, pad_stack)
     h.shared = SHARED
     return h
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """These tensors are tiny: intra-op threads only add sync overhead (badly so on a busy CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
