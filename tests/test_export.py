@@ -29,6 +29,9 @@ RUNS = {
                     "optim.lr=5e-3"],
 }
 LONG = "王小明在北京大学读书，" * 60  # 600 chars: split into windows by the NER heads
+# export-time rewrites (zhnlp.onnx_optimize) and an op the rewritten graph must (not) contain
+REWRITES = {"char_crf": ([], None), "bert_crf": (["TransformerEncoder"], "NonZero"), "nezha_softmax": ([], None),
+            "textcnn_cls": (["TextCNN"], "Conv")}
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +85,13 @@ def test_onnx_matches_pytorch(runs, name, tmp_path):
     eager = Predictor.from_path(runs[name])
     onnx = zhnlp.load(str(out))
     assert isinstance(onnx, OnnxPredictor)
+    rewrites, op = REWRITES[name]
+    assert onnx.meta["rewrites"] == rewrites
+    if op:
+        import onnx as onnx_lib
+
+        ops = {node.op_type for node in onnx_lib.load(str(out / "model.onnx")).graph.node}
+        assert (op in ops) == (name == "bert_crf")  # BERT packs real tokens; TextCNN has no Conv left
     texts = split_texts(eager)
     # the tensor part, batch by batch: tags identical, probabilities within 1e-4
     feats = make_features([{"text": t, "_gold": False} for t in texts], eager.encoder.tokenizer, eager.head, 512)
@@ -164,3 +174,46 @@ def test_unsupported_head_names_itself():
     pair = zhnlp.build_head("classification", hidden_size=8, labels=["a", "b"], pair_mode="siamese", pooling="max")
     with pytest.raises(zhnlp.ConfigError, match="pair_mode=siamese"):
         adapter_name(pair)
+
+
+def test_plain_export_keeps_the_modules(runs, tmp_path):
+    import onnx
+
+    from zhnlp.cli import main
+
+    main(["export", str(runs["textcnn_cls"]), "--output", str(tmp_path / "plain"), "--plain"])
+    meta = json.loads((tmp_path / "plain" / "export.json").read_text())
+    assert meta["rewrites"] == []
+    assert any(node.op_type == "Conv" for node in onnx.load(str(tmp_path / "plain" / "model.onnx")).graph.node)
+    texts = ["李娜在杭州", "", "ＡＢＣ银行的王小明去了上海浦东机场"]
+    got, want = load_onnx(tmp_path / "plain").predict(texts), Predictor.from_path(runs["textcnn_cls"]).predict(texts)
+    assert [p["label"] for p in got] == [p["label"] for p in want]
+
+
+def test_wrong_rewrite_fails_the_export(runs, tmp_path, monkeypatch):
+    from zhnlp_classic.context import TextCNN
+    from zhnlp_classic.export_graph import TextCNNMatMul
+
+    def off_by_bias(self):
+        fast = TextCNNMatMul(self)
+        fast.bias.data += 0.5  # not equivalent any more
+        return fast
+
+    monkeypatch.setattr(TextCNN, "export_module", off_by_bias)
+    with pytest.raises(zhnlp.ZhnlpError, match="rewrite of TextCNN is not equivalent.*--plain"):
+        export_onnx(runs["textcnn_cls"], tmp_path / "bad")
+    assert not (tmp_path / "bad" / "predictor.json").exists()
+
+
+def test_int8_option_keeps_fp32_and_reports_agreement(runs, tmp_path):
+    out = export_onnx(runs["textcnn_cls"], tmp_path / "q", quantize="int8")
+    meta = json.loads((out / "export.json").read_text())
+    q = meta["quantize"]
+    assert q["type"] == "int8" and (out / q["fp32_model"]).exists() and 0.0 <= q["agreement"] <= 1.0
+    assert q["texts"] > 0
+    assert (out / "model.onnx").stat().st_size < (out / q["fp32_model"]).stat().st_size  # int8 weights
+    assert len(zhnlp.load(str(out)).predict(["李娜在杭州", ""])) == 2
+    with pytest.raises(zhnlp.ConfigError, match="int4"):
+        from zhnlp.export import quantize_int8
+
+        quantize_int8(out / "model.onnx", None, [], "probs", "int4")

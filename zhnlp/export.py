@@ -23,6 +23,12 @@ and otherwise through built-in adapters found by duck typing: a CRF head (``expo
 classifier (``logits``, ``mode``; joint inputs only). Export uses the TorchScript-based exporter
 (``torch.onnx.export(..., dynamo=False)``); the result is checked against PyTorch on inputs of a
 different batch size and length than the ones traced.
+
+What is traced is a copy of the encoder with the export-time rewrites of :mod:`zhnlp.onnx_optimize`
+(equivalent modules onnxruntime runs faster: TextCNN as MatMuls, BERT on real tokens only; listed
+in ``export.json`` as ``rewrites``; ``--plain`` skips them); the check compares the graph with the
+run's original modules. ``--quantize int8`` additionally writes a dynamically quantized graph, an
+approximation recorded with its agreement rate, never the default.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ from zhnlp.data.collate import collate
 from zhnlp.data.datamodule import make_features
 from zhnlp.errors import ConfigError, ZhnlpError
 from zhnlp.module import merge_windows
+from zhnlp.onnx_optimize import export_modules
 from zhnlp.predict import Predictor, absolute_assets, find_checkpoint, read_checkpoint
 from zhnlp.types import last_hidden
 
@@ -196,13 +203,20 @@ def _encoder_name(cfg: dict) -> str:
     return str(cfg.get("encoder", {}).get("_target_", "?")).rsplit(".", 1)[-1].removeprefix("build_")
 
 
-def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 17) -> Path:
+def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 17, optimize: bool = True,
+                quantize: str | None = None) -> Path:
     """Export a run's encoder + head tensor part to ``output/model.onnx`` with its assets.
 
     Args:
         run: a run folder or ``.ckpt`` file.
         output: export folder (default ``<run>/onnx``).
         opset: ONNX opset version.
+        optimize: trace the encoder with the export-time rewrites of :mod:`zhnlp.onnx_optimize`
+            (equivalent modules that onnxruntime runs faster); False traces it as it is.
+        quantize: ``"int8"``: after the fp32 graph is verified (kept as ``model.fp32.onnx``),
+            ``model.onnx`` becomes its dynamic int8 quantization (MatMul weights int8, activations
+            quantized per batch). Not equal to PyTorch: ``export.json`` records how often its
+            predictions agree with the fp32 graph's (:func:`quantize_int8`). None: fp32 only.
 
     Returns:
         The export folder (load it with ``zhnlp.load``).
@@ -222,7 +236,9 @@ def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 
     if kind == "probs" and hasattr(head, "pooling_kind"):
         head.pooling_kind(batch)  # resolve pooling=auto from the offsets before tracing
     keys = list(batch["encoder_keys"])
-    wrapper = ExportWrapper(encoder, part_cls(head), keys).eval()
+    reference = ExportWrapper(encoder, part_cls(head), keys).eval()  # what the graph must equal
+    rewritten, replaced = export_modules(encoder) if optimize else (encoder, [])
+    wrapper = ExportWrapper(rewritten.eval(), part_cls(head), keys).eval()  # what is traced
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / MODEL_FILE
     axes = {k: {0: "batch", 1: "seq"} for k in keys}
@@ -242,14 +258,64 @@ def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 
                          f"must trace the encoder's forward; ops without an ONNX equivalent or Python-side "
                          f"data-dependent logic prevent that.") from exc
     check = sample_batch(predictor, CHECK_TEXTS)
-    verify(wrapper, _session(model_path), check, keys, output_name, name)
-    write_assets(out, ckpt_path, run_dir, predictor, {"adapter": kind, "inputs": keys, "output": output_name,
-                                                      "opset": opset, "encoder": name, "source": str(ckpt_path)})
+    verify(reference, _session(model_path), check, keys, output_name, name, replaced)
+    meta = {"adapter": kind, "inputs": keys, "output": output_name, "opset": opset, "encoder": name,
+            "rewrites": replaced, "source": str(ckpt_path)}
+    if quantize:
+        meta["quantize"] = quantize_int8(model_path, predictor, keys, output_name, quantize)
+    write_assets(out, ckpt_path, run_dir, predictor, meta)
     return out
 
 
-def verify(wrapper: nn.Module, session, batch: dict, keys: list[str], output_name: str, name: str) -> None:
-    """The graph must agree with PyTorch on a batch shaped unlike the traced one."""
+def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], output_name: str,
+                  kind: str = "int8") -> dict:
+    """Replace ``model_path`` by its dynamic int8 quantization; the fp32 graph stays as ``*.fp32.onnx``.
+
+    Returns:
+        ``{"type": "int8", "fp32_model": name, "agreement": share, "texts": n}``: the share of real
+        tokens (tags) or texts (argmax of probs) where the int8 graph predicts what the fp32 graph
+        does, on the run's dev texts (or the export's check texts when those cannot be read).
+    """
+    if kind != "int8":
+        raise ConfigError(f"quantize={kind!r} is not supported; use int8 (or leave it out for fp32).")
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ZhnlpError("onnxruntime.quantization is not available in this onnxruntime build.") from exc
+    fp32 = model_path.with_name(model_path.stem + ".fp32.onnx")
+    model_path.replace(fp32)
+    quantize_dynamic(str(fp32), str(model_path), weight_type=QuantType.QInt8)
+    texts = _agreement_texts(predictor)
+    a, b = _session(fp32), _session(model_path)
+    same = total = 0
+    for start in range(0, len(texts), 32):
+        batch = sample_batch(predictor, texts[start : start + 32])
+        want = a.run([output_name], _feed(batch, keys))[0]
+        got = b.run([output_name], _feed(batch, keys))[0]
+        if output_name == "probs":
+            want, got = want.argmax(-1), got.argmax(-1)  # (B,)
+        else:
+            real = want >= 0  # tags: -1 on padding
+            want, got = want[real], got[real]
+        same, total = same + int((want == got).sum()), total + int(want.size)
+    return {"type": kind, "fp32_model": fp32.name, "agreement": round(same / max(total, 1), 4), "texts": len(texts)}
+
+
+def _agreement_texts(predictor: Predictor, limit: int = 200) -> list[str]:
+    """Up to ``limit`` texts of the run's dev split, or the check texts when it cannot be read."""
+    from zhnlp.builders import build
+
+    data = predictor.cfg.get("data", {})
+    try:
+        texts = [ex["text"] for ex in build(data["reader"])(data["dev_path"])][:limit]
+    except Exception:  # noqa: BLE001 - any unreadable dev split falls back to the fixed texts
+        texts = []
+    return [t for t in texts if isinstance(t, str) and t] or list(CHECK_TEXTS)
+
+
+def verify(wrapper: nn.Module, session, batch: dict, keys: list[str], output_name: str, name: str,
+           rewrites: list[str] | tuple = ()) -> None:
+    """The graph must agree with the run's PyTorch modules on a batch shaped unlike the traced one."""
     with torch.no_grad():
         want = wrapper(*(batch[k] for k in keys))
     got = torch.from_numpy(session.run([output_name], _feed(batch, keys))[0])
@@ -258,8 +324,10 @@ def verify(wrapper: nn.Module, session, batch: dict, keys: list[str], output_nam
                          f"{tuple(want.shape)}: a size was frozen while tracing (Python-side shape logic).")
     ok = torch.equal(got, want) if not want.is_floating_point() else torch.allclose(got, want, atol=1e-4, rtol=1e-4)
     if not ok:
+        hint = (f" (or the export-time rewrite of {', '.join(rewrites)} is not equivalent: export with --plain "
+                f"to trace the modules as they are)" if rewrites else "")
         raise ZhnlpError(f"the ONNX graph of encoder '{name}' disagrees with PyTorch on new input lengths: "
-                         f"data-dependent control flow was frozen while tracing.")
+                         f"data-dependent control flow was frozen while tracing{hint}.")
 
 
 def write_assets(out: Path, ckpt_path: Path, run_dir: Path, predictor: Predictor, meta: dict) -> None:
@@ -346,15 +414,24 @@ def load_onnx(path: str | Path, device: str = "cpu", threads: int | None = None,
 
 
 def main(argv: list[str]) -> None:
-    """``zhnlp export RUN --format onnx [--output DIR] [--opset N]``."""
+    """``zhnlp export RUN --format onnx [--output DIR] [--opset N] [--plain] [--quantize int8]``."""
     parser = argparse.ArgumentParser(prog="zhnlp export", description="Export a trained run for deployment.")
     parser.add_argument("run", help="run folder or .ckpt file")
     parser.add_argument("--format", default="onnx", choices=["onnx"], help="export format (onnx)")
     parser.add_argument("--output", "-o", help="export folder (default: RUN/onnx)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    parser.add_argument("--plain", action="store_true",
+                        help="trace the encoder as it is, without the export-time rewrites (zhnlp.onnx_optimize)")
+    parser.add_argument("--quantize", choices=["int8"],
+                        help="also quantize the graph (dynamic int8; not equal to PyTorch: export.json "
+                             "records its agreement with the fp32 graph, kept as model.fp32.onnx)")
     args = parser.parse_args(argv)
-    out = export_onnx(args.run, args.output, args.opset)
+    out = export_onnx(args.run, args.output, args.opset, optimize=not args.plain, quantize=args.quantize)
     print(f"Exported {out / MODEL_FILE}\nzhnlp.load('{out}') predicts with onnxruntime.", file=sys.stderr)
+    if args.quantize:
+        q = json.loads((out / META_FILE).read_text(encoding="utf-8"))["quantize"]
+        print(f"int8 graph: predictions agree with fp32 on {q['agreement']:.2%} ({q['texts']} texts); "
+              f"the fp32 graph is {out / q['fp32_model']}.", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

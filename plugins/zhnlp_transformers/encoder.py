@@ -159,6 +159,16 @@ class TransformerEncoder(nn.Module):
                          token_type_ids=token_type_ids, **extra)
         return out.last_hidden_state  # (B, T, H)
 
+    def export_module(self) -> "TransformerEncoder | None":
+        """For ``zhnlp export``: this encoder with its ``BertModel`` computing the matrix products on
+        real tokens only (:class:`~zhnlp_transformers.export_graph.PackedBert`, same outputs on real
+        tokens); None for models it does not cover (ALBERT, ERNIE, NEZHA, ...)."""
+        from zhnlp_transformers.export_graph import PackedBert, packable
+
+        if packable(self.model) is not None:
+            return None
+        return TransformerEncoder(PackedBert(self.model), self.tokenizer, self._vocab_file, self.model_type)
+
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Embeddings first, then each transformer layer bottom to top; every parameter once.
 
