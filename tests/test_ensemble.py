@@ -17,13 +17,6 @@ from zhnlp.ensemble import Ensemble, average_single, combine, load_ensemble, maj
 from zhnlp.predict import Predictor
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def ent(t, s, e):
     return {"type": t, "start": s, "end": e, "text": "x" * (e - s)}

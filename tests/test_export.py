@@ -34,13 +34,6 @@ REWRITES = {"char_crf": ([], None), "bert_crf": (["TransformerEncoder"], "NonZer
             "textcnn_cls": (["TextCNN"], "Conv")}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_ner_files(tmp: Path) -> list[str]:
     out = []

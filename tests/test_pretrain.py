@@ -17,13 +17,6 @@ CORPUS = ["张伟在北京大学读书，他喜欢学习中文。", "华为公�
           "中国人民银行决定下调存款准备金率。", "他说这个问题很重要，我们要认真研究。"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_whole_words_are_masked_together():
     word_ids = [None, 0, 0, 1, 2, 2, 2, 3, 3, None]  # [CLS] w0 w0 w1 w2 w2 w2 w3 w3 [SEP]

@@ -29,14 +29,6 @@ EXAMPLES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two shared cores: one intra-op thread avoids oversubscription (10x faster here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_module(head: str = "softmax", seed: int = 0) -> tuple[TaskModule, dict]:
     """A TaskModule (char encoder + ``head``) in eval mode (deterministic) and one batch."""
