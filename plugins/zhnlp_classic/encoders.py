@@ -6,7 +6,7 @@ the embedding tables (so build the optimizer after it). The vocabularies are sav
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -76,6 +76,16 @@ def _check(name: str, value, minimum: float) -> None:
         raise ConfigError(f"encoder option {name}={value!r} must be >= {minimum}")
 
 
+def _branched(feats: FeatureEmbedding, context: Callable[[FeatureEmbedding], nn.Module | None], max_length: int,
+              branches: int) -> ClassicEncoder | BranchEncoder:
+    """``ClassicEncoder(feats, context(feats))``, or a BranchEncoder of K such encoders whose
+    embeddings (fresh ``feats.replica()`` tables) and context layers are independent copies."""
+    one = lambda f: ClassicEncoder(f, context(f), max_length)
+    if branches == 1:
+        return one(feats)
+    return BranchEncoder([one(feats)] + [one(feats.replica()) for _ in range(branches - 1)])
+
+
 def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                    bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout,
                    dropout, project_dim, token_types, max_length, pretrained_embeddings, *,
@@ -132,7 +142,8 @@ def build_char(
     lexicon_max_words: int = 4,
     lexicon_min_freq: int = 1,
     lexicon_unk_dropout: float = 0.1,
-) -> ClassicEncoder:
+    branches: int = 1,
+) -> ClassicEncoder | BranchEncoder:
     """Character embeddings (+ bigram, + jieba word-boundary BMES) concatenated, no context.
 
     One token per character of the original text (whitespace -> ``[SPACE]``), no special tokens
@@ -165,17 +176,22 @@ def build_char(
         lexicon_max_words: words kept per set and character (longest first).
         lexicon_min_freq: words matched fewer times in ``fit`` texts map to ``[UNK]``.
         lexicon_unk_dropout: training-time probability of replacing a word id by ``[UNK]``.
+        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
+            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
+            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths.
+        ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths
+        (times ``branches``).
     """
+    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
                            pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
-    return ClassicEncoder(feats, None, max_length)
+    return _branched(feats, lambda f: None, max_length, branches)
 
 
 def build_bilstm(
@@ -215,9 +231,9 @@ def build_bilstm(
         lstm_hidden: hidden units per direction.
         lstm_layers: number of stacked BiLSTM layers.
         lstm_dropout: dropout between layers and on the output.
-        branches: K > 1 builds K independently initialised copies (embeddings + BiLSTM) over one
-            tokenizer, outputs concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); use
-            with the crf head's ``branches: K`` to train a K-model ensemble in one run.
+        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
+            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
+            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
         ClassicEncoder with ``hidden_size = 2 * lstm_hidden`` (times ``branches``).
@@ -231,10 +247,8 @@ def build_bilstm(
                            pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
-    branch = lambda f: ClassicEncoder(f, BiLSTM(f.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length)
-    if branches == 1:
-        return branch(feats)
-    return BranchEncoder([branch(feats)] + [branch(feats.replica()) for _ in range(branches - 1)])
+    return _branched(feats, lambda f: BiLSTM(f.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length,
+                     branches)
 
 
 def build_textcnn(
@@ -257,7 +271,8 @@ def build_textcnn(
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
     cnn_dropout: float = 0.3,
-) -> ClassicEncoder:
+    branches: int = 1,
+) -> ClassicEncoder | BranchEncoder:
     """The ``char`` features followed by parallel 'same'-padded 1-D convolutions + ReLU.
 
     The output stays per token (B, T, H); a classification head pools it.
@@ -269,20 +284,24 @@ def build_textcnn(
         kernel_sizes: one convolution per kernel size (tokens).
         filters: output channels per convolution.
         cnn_dropout: dropout on the convolution output.
+        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
+            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
+            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = filters * len(kernel_sizes)``.
+        ClassicEncoder with ``hidden_size = filters * len(kernel_sizes)`` (times ``branches``).
     """
     kernel_sizes = list(kernel_sizes)
     if not kernel_sizes or min(kernel_sizes) < 1:
         raise ConfigError(f"kernel_sizes={kernel_sizes!r}: give one or more positive sizes")
     _check("filters", filters, 1)
+    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
                            pretrained_embeddings)
-    ctx = TextCNN(feats.output_size, kernel_sizes, filters, cnn_dropout)
-    return ClassicEncoder(feats, ctx, max_length)
+    return _branched(feats, lambda f: TextCNN(f.output_size, kernel_sizes, filters, cnn_dropout), max_length,
+                     branches)
 
 
 def build_word(

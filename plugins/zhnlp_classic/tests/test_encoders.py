@@ -229,3 +229,25 @@ def test_empty_texts(name):
         assert enc(**batch_of(enc, ["", ""])).shape == (2, 0, enc.hidden_size)
         out = enc(**batch_of(enc, ["", "北京"]))  # an empty row beside a real one
     assert out.shape[0] == 2 and out[0].abs().max() == 0
+
+
+@pytest.mark.parametrize("name", ["char", "bilstm", "textcnn"])
+def test_branches_are_independent_copies_that_reload(name):
+    single = tiny(name)
+    enc = tiny(name, branches=2)
+    assert enc.hidden_size == 2 * single.hidden_size and len(enc.branches) == 2
+    assert all(b.tokenizer is enc.tokenizer for b in enc.branches)
+    w0, w1 = (b.features.emb["char"].weight for b in enc.branches)
+    assert w0.shape == w1.shape and not torch.equal(w0, w1)  # own, differently initialised tables
+    batch = batch_of(enc, TEXTS)
+    with torch.no_grad():
+        out = enc(**batch)  # (B, T, 2 * H)
+        for i, branch in enumerate(enc.branches):
+            torch.testing.assert_close(out[..., i * single.hidden_size:(i + 1) * single.hidden_size], branch(**batch))
+    buf = io.BytesIO()
+    torch.save(enc.state_dict(), buf)
+    build = BUILDERS[name]
+    fresh = build(**build.example_kwargs(None), branches=2).eval()  # unfitted: the vocabularies come with the state
+    fresh.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(**batch), out)
