@@ -80,6 +80,7 @@ def _branched(feats: FeatureEmbedding, context: Callable[[FeatureEmbedding], nn.
               branches: int) -> ClassicEncoder | BranchEncoder:
     """``ClassicEncoder(feats, context(feats))``, or a BranchEncoder of K such encoders whose
     embeddings (fresh ``feats.replica()`` tables) and context layers are independent copies."""
+    _check("branches", branches, 1)
     one = lambda f: ClassicEncoder(f, context(f), max_length)
     if branches == 1:
         return one(feats)
@@ -184,7 +185,6 @@ def build_char(
         ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths
         (times ``branches``).
     """
-    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
@@ -240,7 +240,6 @@ def build_bilstm(
     """
     _check("lstm_hidden", lstm_hidden, 1)
     _check("lstm_layers", lstm_layers, 1)
-    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
@@ -295,7 +294,6 @@ def build_textcnn(
     if not kernel_sizes or min(kernel_sizes) < 1:
         raise ConfigError(f"kernel_sizes={kernel_sizes!r}: give one or more positive sizes")
     _check("filters", filters, 1)
-    _check("branches", branches, 1)
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,

@@ -105,15 +105,18 @@ class CrfHead(EntityHeadMixin, nn.Module):
         """Negative CRF log-likelihood of (B, T) ``tags`` under (B, T, K) ``emissions``."""
         return -crf(emissions, tags, mask=mask, reduction=self.reduction)
 
+    def transitions(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The start (K,), transition (K, K) [from, to] and end (K,) scores decoding uses."""
+        crf = self.crf
+        return crf.start_transitions, crf.transitions, crf.end_transitions
+
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Constrained Viterbi: (B, T, K), (B, T) -> (B, T) tag ids (-1 on padding)."""
-        crf = self.crf
-        return self.decoder(emissions, mask.bool(), crf.start_transitions, crf.transitions, crf.end_transitions)[0]
+        return self.decoder(emissions, mask.bool(), *self.transitions())[0]
 
     def export_decoder(self) -> CrfDecoder:
         """A scriptable / ONNX-exportable copy of the constrained decoder with the current weights."""
-        crf = self.crf
-        return CrfDecoder(crf.start_transitions, crf.transitions, crf.end_transitions, *self.constraints)
+        return CrfDecoder(*self.transitions(), *self.constraints)
 
     @torch.no_grad()
     def predict(self, hidden: torch.Tensor, batch: dict) -> list[list[dict]]:

@@ -16,7 +16,6 @@ from torchcrf import CRF
 
 from zhnlp.errors import ConfigError
 from zhnlp_ner.crf import CrfHead
-from zhnlp_ner.viterbi import CrfDecoder
 
 
 class BranchCrfHead(CrfHead):
@@ -50,7 +49,8 @@ class BranchCrfHead(CrfHead):
         return torch.stack(self.branch_emissions(hidden, mask)).mean(0)
 
     def transitions(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The mean start (K,), transition (K, K) and end (K,) scores over the branches' CRFs."""
+        """The mean start (K,), transition (K, K) and end (K,) scores over the branches' CRFs
+        (what ``decode`` and ``export_decoder`` use: a product-of-experts Viterbi)."""
         crfs = self.crfs()
         return tuple(torch.stack([getattr(c, name) for c in crfs]).mean(0)
                      for name in ("start_transitions", "transitions", "end_transitions"))
@@ -66,11 +66,3 @@ class BranchCrfHead(CrfHead):
             out["loss"] = torch.stack([self.nll(crf, em, tags, mask)
                                        for crf, em in zip(self.crfs(), per_branch)]).mean()
         return out
-
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Constrained Viterbi with the mean transitions: (B, T, K), (B, T) -> (B, T) tag ids."""
-        return self.decoder(emissions, mask.bool(), *self.transitions())[0]
-
-    def export_decoder(self) -> CrfDecoder:
-        """A scriptable / ONNX-exportable decoder with the current mean transitions."""
-        return CrfDecoder(*self.transitions(), *self.constraints)
