@@ -308,7 +308,7 @@ def _agreement_texts(predictor: Predictor, limit: int = 200) -> list[str]:
     data = predictor.cfg.get("data", {})
     try:
         texts = [ex["text"] for ex in build(data["reader"])(data["dev_path"])][:limit]
-    except Exception:  # noqa: BLE001 - any unreadable dev split falls back to the fixed texts
+    except (KeyError, TypeError, OSError, ZhnlpError):  # no / unreadable dev split: the fixed texts
         texts = []
     return [t for t in texts if isinstance(t, str) and t] or list(CHECK_TEXTS)
 
