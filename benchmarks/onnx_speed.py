@@ -1,12 +1,14 @@
 """CPU inference speed: the ONNX export (onnxruntime) against PyTorch eager, same run, same texts.
 
-    python benchmarks/onnx_speed.py [--preset char_crf|bert_crf|textcnn_cls | --run RUN]
+    python benchmarks/onnx_speed.py [--preset char_crf|bert_crf|bert_tiny_crf|textcnn_cls | --run RUN]
         [--texts 200 --batch-size 32 --repeats 7 --threads 1] [--plain] [--quantize int8]
 
 Without ``--run`` a preset model is trained for two steps on the bundled sample data (its weights
 do not matter for speed) in a temporary folder and exported:
     char_crf     the default job: char + bigram + word-boundary embeddings, BiLSTM-CRF (default sizes)
     bert_crf     a base-size BERT (hidden 768, 12 layers, random weights) + CRF, no BiLSTM
+    bert_tiny_crf  the tiny BERT-CRF of ner_speed.py (2 layers, hidden 128, the shared 21,128-entry
+                 vocab when ../shared is there) + CRF, no BiLSTM
     textcnn_cls  TextCNN + classification head on sample_cls
 
 The export applies its default export-time rewrites (``zhnlp.onnx_optimize``: TextCNN as MatMuls,
@@ -32,6 +34,7 @@ import torch
 PRESETS = {
     "char_crf": [],
     "bert_crf": ["encoder=bert_wwm", "head.lstm_layers=0", "data.batch_size=8"],
+    "bert_tiny_crf": ["encoder=bert_wwm", "head.lstm_layers=0", "data.batch_size=8"],
     "textcnn_cls": ["task=classify", "data=sample_cls", "encoder=textcnn"],
 }
 
@@ -52,6 +55,13 @@ def train_preset(name: str, tmp: Path) -> Path:
 
         kwargs = registry.get("encoders", "bert_wwm").base_kwargs(tmp)
         overrides += [f"encoder.pretrained={kwargs['pretrained']}", "encoder.weights=false"]
+    if name == "bert_tiny_crf":
+        from ner_speed import SHARED_VOCAB, SIZE
+        from zhnlp_transformers.tiny import write_checkpoint
+
+        vocab = SHARED_VOCAB if SHARED_VOCAB.is_file() else None
+        directory = write_checkpoint(tmp / "tiny-bert", "bert", vocab, size=SIZE, with_head=False)
+        overrides += [f"encoder.pretrained={directory}"]
     cfg = to_plain(compose_config([*overrides, "trainer.max_steps=2", "trainer.limit_val_batches=1",
                                    "data.test_path=null", "trainer.enable_progress_bar=false",
                                    "trainer.accelerator=cpu", "early_stopping.patience=0"]))

@@ -2,8 +2,11 @@
 
 pytorch-crf's ``CRF.decode`` loops over batch rows in Python and returns lists, so it cannot be
 scripted or exported. :func:`viterbi_decode` loops only over time steps; every row and tag is
-handled by tensor ops. With the same weights and no constraints it returns exactly the paths
-of ``torchcrf.CRF.decode`` (same operation order, same tie-breaking).
+handled by tensor ops. With the same weights and no constraints it returns the paths of
+``torchcrf.CRF.decode`` (ties go to the lowest previous tag, as there). The emission of step t is
+added after the max over previous tags rather than before it, which gives bit-identical best
+scores; only two previous tags whose sums differ by less than one rounding step of the emission
+could be ordered differently.
 """
 from __future__ import annotations
 
@@ -34,24 +37,28 @@ def viterbi_decode(
     """
     batch, seq_len, num_tags = emissions.shape
     mask = mask.to(torch.bool)
-    score = start_transitions + emissions[:, 0]  # (B, K)
+    incoming = transitions.permute(1, 0).contiguous()  # (K_to, K_from): the max below runs over contiguous memory
+    # time-major views: the loops index the first dimension (in ONNX a plain Gather, no per-step slice)
+    steps = emissions.permute(1, 0, 2)  # (T, B, K)
+    keeps = mask.permute(1, 0).unsqueeze(2)  # (T, B, 1)
+    score = start_transitions + steps[0]  # (B, K)
     identity = torch.arange(num_tags, device=emissions.device).unsqueeze(0).expand(batch, num_tags)  # (B, K)
     history: List[torch.Tensor] = []
     for t in range(1, seq_len):
-        # (B, K, 1) + (K, K) + (B, 1, K) -> (B, K_from, K_to)
-        next_score = score.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1)
-        best_score, best_prev = next_score.max(dim=1)  # (B, K) each
-        keep = mask[:, t].unsqueeze(1)  # (B, 1)
-        score = torch.where(keep, best_score, score)
+        # (B, 1, K_from) + (K_to, K_from) -> (B, K_to, K_from); the emission of the new tag does not
+        # depend on the previous one, so it is added after the max (same best scores and paths)
+        best_score, best_prev = (score.unsqueeze(1) + incoming).max(dim=2)  # (B, K) each
+        keep = keeps[t]  # (B, 1)
+        score = torch.where(keep, best_score + steps[t], score)
         # A masked step points every tag at itself, so backtracking passes through padding.
         history.append(torch.where(keep, best_prev, identity))
     score = score + end_transitions  # (B, K)
     best_score, best_last = score.max(dim=1)  # (B,)
     path: List[torch.Tensor] = [best_last]
-    current = best_last
+    current = best_last.unsqueeze(1)  # (B, 1)
     for t in range(seq_len - 2, -1, -1):
-        current = history[t].gather(1, current.unsqueeze(1)).squeeze(1)  # (B,)
-        path.append(current)
+        current = history[t].gather(1, current)  # (B, 1)
+        path.append(current[:, 0])
     tags = torch.stack(path, dim=1).flip(1)  # (B, T); built back to front, so flip
     return tags.masked_fill(~mask, -1), best_score
 
