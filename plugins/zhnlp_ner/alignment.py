@@ -20,8 +20,8 @@ def as_offsets(offsets: Any) -> list[tuple[int, int]]:
     """Normalise an offset mapping (list of pairs, tensor, numpy array) to a list of int tuples."""
     if hasattr(offsets, "tolist"):
         offsets = offsets.tolist()
-    elif isinstance(offsets, list) and all(type(o) is tuple and type(o[0]) is int and type(o[1]) is int for o in offsets):
-        return offsets  # already normalised (what make_features stores): no copy on the decoding hot path
+    elif isinstance(offsets, list) and set(map(type, offsets)) <= {tuple}:
+        return offsets  # already pairs (what make_features stores): no copy on the decoding hot path
     return [(int(s), int(e)) for s, e in offsets]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 PAD_ID = 0
@@ -30,8 +31,10 @@ def pad_ids(rows: list) -> torch.Tensor:
     """Integer id rows -> (N, T_max) long tensor padded with ``PAD_ID``; rows of lists (e.g. per-token
     feature ids) or tensors go through :func:`pad_stack`."""
     if all(isinstance(r, list) for r in rows) and not any(r and isinstance(r[0], (list, tuple)) for r in rows):
-        width = max((len(r) for r in rows), default=0)
-        return torch.tensor([r + [PAD_ID] * (width - len(r)) for r in rows], dtype=torch.long)  # one copy, no per-row tensors
+        out = np.full((len(rows), max((len(r) for r in rows), default=0)), PAD_ID, dtype=np.int64)  # (N, T_max)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r  # numpy converts a Python list ~3x faster than torch.tensor
+        return torch.from_numpy(out)
     return pad_stack([torch.as_tensor(r, dtype=torch.long) for r in rows], PAD_ID)
 
 
