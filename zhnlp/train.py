@@ -53,8 +53,11 @@ def build_trainer(cfg: dict, run_dir: Path, main_metric: str) -> tuple[L.Trainer
     callbacks: list[Callback] = [checkpoint, SaveOnCrash(run_dir / "checkpoints")]
     stopping = cfg.get("early_stopping") or {}
     if stopping.get("patience"):
+        # checked after each validation only; strict=False: a run that max_steps/max_time ends before
+        # its first validation finishes normally instead of failing on the missing metric
         callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=int(stopping["patience"]),
-                                       min_delta=float(stopping.get("min_delta", 0.0))))
+                                       min_delta=float(stopping.get("min_delta", 0.0)),
+                                       check_on_train_epoch_end=False, strict=False))
     callbacks += [build(spec) for spec in (cfg.get("callbacks") or {}).values() if spec]
     loggers = [CSVLogger(run_dir, name="logs", version="")]
     if importlib.util.find_spec("tensorboard"):
