@@ -70,10 +70,10 @@ def train_preset(name: str, tmp: Path) -> Path:
 
 
 def sample_texts(predictor, n: int) -> list[str]:
-    from zhnlp.builders import build
+    """``n`` texts: the run's dev texts, repeated as often as needed."""
+    from zhnlp.export import dev_texts
 
-    data = predictor.cfg["data"]
-    texts = [ex["text"] for ex in build(data["reader"])(data["dev_path"])]
+    texts = dev_texts(predictor, limit=n)
     return (texts * (n // len(texts) + 1))[:n]
 
 

@@ -258,18 +258,21 @@ def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 
                          f"must trace the encoder's forward; ops without an ONNX equivalent or Python-side "
                          f"data-dependent logic prevent that.") from exc
     check = sample_batch(predictor, CHECK_TEXTS)
-    verify(reference, _session(model_path), check, keys, output_name, name, replaced)
+    session = _session(model_path)  # the fp32 graph; verified here, the reference for --quantize
+    verify(reference, session, check, keys, output_name, name, replaced)
     meta = {"adapter": kind, "inputs": keys, "output": output_name, "opset": opset, "encoder": name,
             "rewrites": replaced, "source": str(ckpt_path)}
     if quantize:
-        meta["quantize"] = quantize_int8(model_path, predictor, keys, output_name, quantize)
+        meta["quantize"] = quantize_int8(model_path, predictor, keys, output_name, quantize, fp32_session=session)
     write_assets(out, ckpt_path, run_dir, predictor, meta)
     return out
 
 
 def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], output_name: str,
-                  kind: str = "int8") -> dict:
+                  kind: str = "int8", fp32_session=None) -> dict:
     """Replace ``model_path`` by its dynamic int8 quantization; the fp32 graph stays as ``*.fp32.onnx``.
+
+    ``fp32_session``: an onnxruntime session already open on the fp32 graph (opened when None).
 
     Returns:
         ``{"type": "int8", "fp32_model": name, "agreement": share, "texts": n}``: the share of real
@@ -285,8 +288,8 @@ def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], outpu
     fp32 = model_path.with_name(model_path.stem + ".fp32.onnx")
     model_path.replace(fp32)
     quantize_dynamic(str(fp32), str(model_path), weight_type=QuantType.QInt8)
-    texts = _agreement_texts(predictor)
-    a, b = _session(fp32), _session(model_path)
+    texts = dev_texts(predictor)
+    a, b = fp32_session or _session(fp32), _session(model_path)
     same = total = 0
     for start in range(0, len(texts), 32):
         batch = sample_batch(predictor, texts[start : start + 32])
@@ -301,7 +304,7 @@ def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], outpu
     return {"type": kind, "fp32_model": fp32.name, "agreement": round(same / max(total, 1), 4), "texts": len(texts)}
 
 
-def _agreement_texts(predictor: Predictor, limit: int = 200) -> list[str]:
+def dev_texts(predictor: Predictor, limit: int = 200) -> list[str]:
     """Up to ``limit`` texts of the run's dev split, or the check texts when it cannot be read."""
     from zhnlp.builders import build
 
