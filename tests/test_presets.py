@@ -60,3 +60,27 @@ def test_preset_trains_two_steps(preset, shared, tmp_path):
     written = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))
     assert written[key] == pytest.approx(metrics[key])
     assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt")), "no checkpoint written"
+
+
+def test_vectors_preset_trains_with_tiny_vector_files(shared, tmp_path):
+    root = shared("datasets")
+    for rel in PRESETS["resume_ner_scratch"]:
+        head_copy(root / rel, tmp_path / "data" / rel, "resume_ner")
+    vectors = tmp_path / "vectors"
+    vectors.mkdir()
+    for name, dim, tokens in (("char128", 128, ["高", "龘"]), ("bigram128", 128, ["高勇", "龘龘"]),
+                              ("word50", 50, ["工程师", "龘龘龘"])):
+        rows = [f"{tok} " + " ".join(["0.5"] * dim) for tok in tokens]
+        (vectors / f"{name}.vec").write_text(f"{len(rows)} {dim}\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    cfg = compose_train_config(["experiment=resume_ner_vectors", f"data_root={tmp_path / 'data'}",
+                                f"vectors_dir={vectors}", "trainer.max_steps=2", "trainer.limit_val_batches=2",
+                                "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+                                "trainer.accelerator=cpu"])
+    assert cfg["encoder"]["pretrained_embeddings"]["bigram"] == f"{vectors}/bigram128.vec"
+    metrics = train(cfg, tmp_path / "run")
+    assert 0.0 <= metrics["val/f1"] <= 1.0
+    from zhnlp.predict import Predictor
+
+    vocabs = Predictor.from_path(tmp_path / "run").encoder.tokenizer.vocabs
+    # tokens only the vector files have joined the vocabularies (pretrained_extend)
+    assert "龘" in vocabs["input_ids"].stoi and "龘龘" in vocabs["bigram_ids"].stoi

@@ -19,7 +19,7 @@ from torch import nn
 from zhnlp.errors import ConfigError
 from zhnlp_classic.branches import BranchEncoder
 from zhnlp_classic.context import BiLSTM, TextCNN
-from zhnlp_classic.embeddings import FeatureEmbedding, Table
+from zhnlp_classic.embeddings import FeatureEmbedding, Table, attach_pretrained
 from zhnlp_classic.encoders import ClassicEncoder, _check, _char_features
 from zhnlp_classic.text import cut, normalize
 from zhnlp_classic.tokenizers import _END, CharTokenizer, _Ids
@@ -114,7 +114,8 @@ def build_charword(
     project_dim: int | None = None,
     token_types: bool = True,
     max_length: int = 512,
-    pretrained_embeddings: str | None = None,
+    pretrained_embeddings: str | dict[str, str] | None = None,
+    pretrained_extend: int = 0,
     context: str | Sequence[str] = "cnn",
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
@@ -131,8 +132,9 @@ def build_charword(
     Args:
         char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq, bigram_min_freq,
         max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout, dropout, project_dim,
-        token_types, max_length, pretrained_embeddings: as in
-        :func:`zhnlp_classic.encoders.build_char`.
+        token_types, max_length, pretrained_embeddings, pretrained_extend: as in
+        :func:`zhnlp_classic.encoders.build_char`; ``pretrained_embeddings`` may also name the
+        ``word`` (a char's jieba word) and ``trigram`` tables.
         word_dim: width of the word embedding each character gets.
         trigram: add an embedding of (this char, next, next-but-one), ``trigram_dim`` wide;
             trigrams seen fewer than ``trigram_min_freq`` times are ``[UNK]``.
@@ -161,8 +163,7 @@ def build_charword(
     contexts = branch_contexts(context, branches)
     base = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                           bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
-                          bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                          pretrained_embeddings)
+                          bigram_unk_dropout, dropout, project_dim, token_types, max_length, None)
     tok = CharWordTokenizer(word_min_freq=word_min_freq, max_word_vocab=max_word_vocab, trigram=trigram,
                             trigram_min_freq=trigram_min_freq,
                             bigram=bigram, word_boundary=word_boundary, min_freq=min_freq,
@@ -170,7 +171,8 @@ def build_charword(
                             max_bigram_vocab=max_bigram_vocab, max_length=max_length)
     built = [_branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,
                      project_dim, token_types, max_length, ctx, kernel_sizes, filters, cnn_dropout, lstm_hidden,
-                     lstm_layers, lstm_dropout, concat_embeddings) for ctx in contexts]
+                     lstm_layers, lstm_dropout, concat_embeddings, (pretrained_embeddings, pretrained_extend))
+             for ctx in contexts]
     if branches == 1:
         return built[0]
     widths = [b.hidden_size for b in built]
@@ -196,8 +198,9 @@ def branch_contexts(context: str | Sequence[str], branches: int) -> list[str]:
 
 def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,
             project_dim, token_types, max_length, context, kernel_sizes, filters, cnn_dropout,
-            lstm_hidden, lstm_layers, lstm_dropout, concat_embeddings) -> ClassicEncoder:
-    """One embeddings + context stack over the tokenizer ``tok`` (see :func:`build_charword`)."""
+            lstm_hidden, lstm_layers, lstm_dropout, concat_embeddings, pretrained) -> ClassicEncoder:
+    """One embeddings + context stack over the tokenizer ``tok`` (see :func:`build_charword`);
+    ``pretrained``: (pretrained_embeddings, pretrained_extend)."""
     tables = list(base.tables.values()) + [Table("word", word_dim, vocab="word_ids",
                                                  unk_dropout=word_unk_dropout)]
     fields = {**base.fields, "word_ids": "word"}
@@ -205,6 +208,7 @@ def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_
         _check("trigram_dim", trigram_dim, 1)
         tables.append(Table("trigram", trigram_dim, vocab="trigram_ids", unk_dropout=bigram_unk_dropout))
         fields["trigram_ids"] = "trigram"
+    tables = attach_pretrained(tables, *pretrained, default="char")
     feats = FeatureEmbedding(tok, tables, fields, dropout=dropout, project_dim=project_dim,
                              token_types=token_types)
     ctx = None

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
+
+import numpy as np
 
 import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError, ZhnlpError
+from zhnlp_classic.text import normalize
 from zhnlp_classic.vocab import PAD_ID, SPECIALS, UNK_ID, Vocab
 
 _STATE_FORMAT = 1
@@ -32,6 +36,7 @@ class Table:
     size: int | None = None
     unk_dropout: float = 0.0  # training only: replace ids by [UNK] with this probability
     pretrained: str | None = None  # word2vec text file with vectors for this table's tokens
+    extend: int = 0  # fit adds up to this many tokens of that file missing from the texts
     groups: int = 0  # > 0: ids are (B, T, groups * K) sets of K ids (0 = empty), mean-pooled per set
 
     @property
@@ -47,32 +52,104 @@ def _init_table(emb: nn.Embedding) -> None:
         emb.weight[PAD_ID].zero_()
 
 
-def load_word2vec_text(path: str, vocab: Vocab, weight: torch.Tensor) -> int:
-    """Copy vectors of ``vocab`` tokens found in a word2vec text file into ``weight``.
+def _vector_rows(path: str, dim: int, table: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, normalised token, ``dim`` value strings) per vector of a word2vec text file.
 
-    Returns how many rows were set. An optional "count dim" header line is skipped.
+    The token is everything before the last ``dim`` fields, so tokens containing spaces (bigrams
+    such as "中 ") survive. An optional "count dim" header line must agree with ``dim``.
     """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"pretrained_embeddings: {path} is not a file; give a word2vec text file")
-    dim, found = weight.shape[1], 0
-    with p.open(encoding="utf-8", errors="replace") as fh, torch.no_grad():
+        raise ConfigError(f"pretrained_embeddings: {path} is not a file; give a word2vec text file for the "
+                          f"'{table}' table")
+    with p.open(encoding="utf-8", errors="replace") as fh:
         for n, line in enumerate(fh, 1):
-            parts = line.rstrip("\n").rstrip(" ").split(" ")
-            if n == 1 and len(parts) == 2:
+            line = line.rstrip(" \r\n")
+            if not line:
                 continue
-            token, vals = parts[0], parts[1:]
-            idx = vocab.stoi.get(token)
-            if idx is None or idx < len(SPECIALS):
+            parts = line.rsplit(" ", dim)  # [token, v1 .. v_dim]
+            if n == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():  # "count dim"
+                if int(parts[1]) != dim:
+                    raise ConfigError(f"{path}:1: the file's vectors are {parts[1]} wide but the '{table}' table "
+                                      f"is {dim} wide; set that table's dim to the file's size")
                 continue
-            if len(vals) != dim:
-                raise ConfigError(
-                    f"{path}:{n}: vector has {len(vals)} values but the embedding dim is {dim}; "
-                    "set the dim in the encoder config to the file's vector size"
-                )
-            weight[idx] = torch.tensor([float(v) for v in vals])
-            found += 1
-    return found
+            if len(parts) != dim + 1 or (" " in parts[0] and _is_number(parts[0].rsplit(" ", 1)[1])):
+                raise ConfigError(f"{path}:{n}: expected a token and {dim} values (the '{table}' table's dim), "
+                                  f"found {len(line.split(' ')) - 1}; set that table's dim to the file's size")
+            yield n, normalize(parts[0]), parts[1:]
+
+
+def _is_number(field: str) -> bool:
+    """A vector value (so a 'token' ending in one means the line had more values than expected)."""
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def load_word2vec_text(path: str, vocab: Vocab, weight: torch.Tensor, table: str = "char") -> int:
+    """Copy vectors of ``vocab`` tokens found in a word2vec text file into ``weight`` (V, dim).
+
+    File tokens are normalised as texts are (:func:`zhnlp_classic.text.normalize`); the first
+    vector of a token wins. Returns how many rows were set.
+    """
+    rows: dict[int, list[str]] = {}
+    for n, token, values in _vector_rows(path, weight.shape[1], table):
+        idx = vocab.stoi.get(token)
+        if idx is not None and idx >= len(SPECIALS) and idx not in rows:
+            rows[idx] = values
+    if rows:
+        try:
+            values = torch.from_numpy(np.asarray(list(rows.values()), dtype=np.float32))  # (found, dim)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: a vector value is not a number ({exc})") from exc
+        with torch.no_grad():
+            weight[torch.tensor(list(rows))] = values.to(weight.dtype)
+    return len(rows)
+
+
+def extend_vocab(vocab: Vocab, path: str, dim: int, limit: int, table: str) -> Vocab:
+    """``vocab`` plus up to ``limit`` tokens of a word2vec text file that it lacks, in file order
+    (word2vec tools write the most frequent first), so texts at prediction time find their vectors."""
+    extra: dict[str, None] = {}
+    for _, token, _ in _vector_rows(path, dim, table):
+        if len(extra) >= limit:
+            break
+        if token and token not in vocab.stoi:
+            extra[token] = None
+    return Vocab([*vocab.itos, *extra]) if extra else vocab
+
+
+def attach_pretrained(tables: list[Table], spec, extend: int, default: str) -> list[Table]:
+    """``tables`` with their pretrained vector files set from an encoder's ``pretrained_embeddings``.
+
+    Args:
+        tables: the encoder's tables.
+        spec: None, one path (for the ``default`` table), or {table name: path}.
+        extend: add up to this many tokens of each file to that table's vocabulary (0: none).
+        default: the table a single path is for.
+
+    Raises:
+        ConfigError: ``spec`` names a table the encoder lacks, or ``extend`` is negative.
+    """
+    if extend < 0:
+        raise ConfigError(f"pretrained_extend={extend}: give 0 (no extension) or a positive token count")
+    if not spec:
+        return tables
+    if isinstance(spec, (str, Path)):
+        paths = {default: str(spec)}
+    elif hasattr(spec, "items"):
+        paths = {str(k): str(v) for k, v in spec.items() if v}
+    else:
+        raise ConfigError(f"pretrained_embeddings={spec!r}: give a word2vec text file (for the {default} table) "
+                          f"or a mapping of table names to files")
+    names = [t.name for t in tables if t.vocab is not None]
+    unknown = sorted(set(paths) - set(names))
+    if unknown:
+        raise ConfigError(f"pretrained_embeddings names {', '.join(unknown)}, but this encoder's vocabulary tables "
+                          f"are {', '.join(names)}")
+    return [replace(t, pretrained=paths[t.name], extend=extend) if t.name in paths else t for t in tables]
 
 
 class FeatureEmbedding(nn.Module):
@@ -119,11 +196,16 @@ class FeatureEmbedding(nn.Module):
         return self.tokenizer.is_fitted
 
     def fit(self, texts) -> None:
-        """Build the vocabularies from ``texts`` and create (fresh) vocabulary-sized tables."""
+        """Build the vocabularies from ``texts`` (plus the tokens of pretrained vector files that a
+        table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set."""
         texts = list(texts)
         if not texts:
             raise ZhnlpError("fit() got no texts: pass the training texts to build a vocabulary")
-        self.tokenizer.set_vocabs(self.tokenizer.build_vocabs(texts))
+        vocabs = self.tokenizer.build_vocabs(texts)
+        for t in self.tables.values():
+            if t.pretrained and t.extend and t.vocab in vocabs:
+                vocabs[t.vocab] = extend_vocab(vocabs[t.vocab], t.pretrained, t.dim, t.extend, t.name)
+        self.tokenizer.set_vocabs(vocabs)
         self._build_tables(pretrained=True)
 
     def _build_tables(self, pretrained: bool = False, reuse: bool = False) -> None:
@@ -147,7 +229,7 @@ class FeatureEmbedding(nn.Module):
             emb = nn.Embedding(size, t.dim, padding_idx=PAD_ID)
             _init_table(emb)
             if pretrained and t.pretrained:
-                load_word2vec_text(t.pretrained, vocabs[t.vocab], emb.weight.data)
+                load_word2vec_text(t.pretrained, vocabs[t.vocab], emb.weight.data, t.name)
             self.emb[t.name] = emb.to(**to)
 
     def get_extra_state(self) -> torch.Tensor:

@@ -14,7 +14,7 @@ from torch import nn
 from zhnlp.errors import ConfigError
 from zhnlp_classic.branches import BranchEncoder
 from zhnlp_classic.context import BiLSTM, TextCNN
-from zhnlp_classic.embeddings import FeatureEmbedding, Table
+from zhnlp_classic.embeddings import FeatureEmbedding, Table, attach_pretrained
 from zhnlp_classic.lexicon import SETS
 from zhnlp_classic.text import NUM_SEG_TAGS
 from zhnlp_classic.tokenizers import CharTokenizer, WordTokenizer
@@ -90,7 +90,7 @@ def _branched(feats: FeatureEmbedding, context: Callable[[FeatureEmbedding], nn.
 def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                    bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout,
                    dropout, project_dim, token_types, max_length, pretrained_embeddings, *,
-                   lexicon=False, lexicon_dim=50, lexicon_max_words=4, lexicon_min_freq=1,
+                   pretrained_extend=0, lexicon=False, lexicon_dim=50, lexicon_max_words=4, lexicon_min_freq=1,
                    lexicon_unk_dropout=0.1):
     _check("char_dim", char_dim, 1)
     _check("dropout", dropout, 0)
@@ -100,8 +100,7 @@ def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_fre
                         max_bigram_vocab=max_bigram_vocab, max_length=max_length,
                         lexicon=lexicon, lexicon_max_words=lexicon_max_words,
                         lexicon_min_freq=lexicon_min_freq)
-    tables = [Table("char", char_dim, vocab="input_ids", unk_dropout=unk_dropout,
-                    pretrained=pretrained_embeddings)]
+    tables = [Table("char", char_dim, vocab="input_ids", unk_dropout=unk_dropout)]
     fields = {"input_ids": "char"}
     if bigram:
         _check("bigram_dim", bigram_dim, 1)
@@ -117,6 +116,7 @@ def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_fre
         tables.append(Table("lexicon", lexicon_dim, vocab="lexicon_ids", groups=SETS,
                             unk_dropout=lexicon_unk_dropout))
         fields["lexicon_ids"] = "lexicon"
+    tables = attach_pretrained(tables, pretrained_embeddings, pretrained_extend, default="char")
     return FeatureEmbedding(tok, tables, fields, dropout=dropout, project_dim=project_dim,
                             token_types=token_types)
 
@@ -137,7 +137,8 @@ def build_char(
     project_dim: int | None = None,
     token_types: bool = True,
     max_length: int = 512,
-    pretrained_embeddings: str | None = None,
+    pretrained_embeddings: str | dict[str, str] | None = None,
+    pretrained_extend: int = 0,
     lexicon: bool = False,
     lexicon_dim: int = 50,
     lexicon_max_words: int = 4,
@@ -167,8 +168,15 @@ def build_char(
         project_dim: if set, project the concatenation to this width (= hidden_size).
         token_types: learn a segment embedding for sentence pairs (zero-initialised).
         max_length: default truncation length of the tokenizer.
-        pretrained_embeddings: optional word2vec text file of character vectors (``char_dim``
-            wide) used to initialise the character table at ``fit`` time.
+        pretrained_embeddings: word2vec text files that initialise embedding tables at ``fit``
+            time: one path (the character table, ``char_dim`` wide) or a mapping of table names
+            (``char``, ``bigram``, ``lexicon``) to files, each as wide as its table. File tokens
+            are normalised as texts are; a bigram token is two characters (a text's last
+            character pairs with ``"\\x03"``).
+        pretrained_extend: add up to this many tokens of each pretrained file that the ``fit``
+            texts lack to that table's vocabulary (file order, which word2vec tools write most
+            frequent first), so characters / bigrams / words unseen in training still find their
+            vectors at prediction time. 0: the vocabulary comes from the texts alone.
         lexicon: add SoftLexicon-style features (:mod:`zhnlp_classic.lexicon`): per char the
             jieba-dictionary words it begins / is inside / ends, each set's word embeddings
             mean-pooled, ``3 * lexicon_dim`` wide. Words are embedded from scratch; the
@@ -188,7 +196,8 @@ def build_char(
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                           pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
+                           pretrained_embeddings, pretrained_extend=pretrained_extend, lexicon=lexicon,
+                           lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
     return _branched(feats, lambda f: None, max_length, branches)
@@ -210,7 +219,8 @@ def build_bilstm(
     project_dim: int | None = None,
     token_types: bool = True,
     max_length: int = 512,
-    pretrained_embeddings: str | None = None,
+    pretrained_embeddings: str | dict[str, str] | None = None,
+    pretrained_extend: int = 0,
     lexicon: bool = False,
     lexicon_dim: int = 50,
     lexicon_max_words: int = 4,
@@ -226,8 +236,8 @@ def build_bilstm(
     Args:
         char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq, bigram_min_freq,
         max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout, dropout, project_dim,
-        token_types, max_length, pretrained_embeddings, lexicon, lexicon_dim, lexicon_max_words,
-        lexicon_min_freq, lexicon_unk_dropout: as in :func:`build_char`.
+        token_types, max_length, pretrained_embeddings, pretrained_extend, lexicon, lexicon_dim,
+        lexicon_max_words, lexicon_min_freq, lexicon_unk_dropout: as in :func:`build_char`.
         lstm_hidden: hidden units per direction.
         lstm_layers: number of stacked BiLSTM layers.
         lstm_dropout: dropout between layers and on the output.
@@ -243,7 +253,8 @@ def build_bilstm(
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                           pretrained_embeddings, lexicon=lexicon, lexicon_dim=lexicon_dim,
+                           pretrained_embeddings, pretrained_extend=pretrained_extend, lexicon=lexicon,
+                           lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
     return _branched(feats, lambda f: BiLSTM(f.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length,
@@ -266,7 +277,8 @@ def build_textcnn(
     project_dim: int | None = None,
     token_types: bool = True,
     max_length: int = 512,
-    pretrained_embeddings: str | None = None,
+    pretrained_embeddings: str | dict[str, str] | None = None,
+    pretrained_extend: int = 0,
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
     cnn_dropout: float = 0.3,
@@ -279,7 +291,7 @@ def build_textcnn(
     Args:
         char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq, bigram_min_freq,
         max_vocab, max_bigram_vocab, unk_dropout, bigram_unk_dropout, dropout, project_dim,
-        token_types, max_length, pretrained_embeddings: as in :func:`build_char`.
+        token_types, max_length, pretrained_embeddings, pretrained_extend: as in :func:`build_char`.
         kernel_sizes: one convolution per kernel size (tokens).
         filters: output channels per convolution.
         cnn_dropout: dropout on the convolution output.
@@ -297,7 +309,7 @@ def build_textcnn(
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
-                           pretrained_embeddings)
+                           pretrained_embeddings, pretrained_extend=pretrained_extend)
     return _branched(feats, lambda f: TextCNN(f.output_size, kernel_sizes, filters, cnn_dropout), max_length,
                      branches)
 
@@ -314,7 +326,8 @@ def build_word(
     project_dim: int | None = None,
     token_types: bool = True,
     max_length: int = 512,
-    pretrained_embeddings: str | None = None,
+    pretrained_embeddings: str | dict[str, str] | None = None,
+    pretrained_extend: int = 0,
     lstm_layers: int = 1,
     lstm_hidden: int = 128,
     lstm_dropout: float = 0.3,
@@ -335,7 +348,10 @@ def build_word(
         project_dim: if set, project the embeddings to this width.
         token_types: learn a segment embedding for sentence pairs (zero-initialised).
         max_length: default truncation length of the tokenizer (in words).
-        pretrained_embeddings: optional word2vec text file of word vectors (``word_dim`` wide).
+        pretrained_embeddings: word2vec text files that initialise tables at ``fit`` time: one
+            path (the word table, ``word_dim`` wide) or a mapping of table names (``word``,
+            ``char``) to files.
+        pretrained_extend: as in :func:`build_char` (words of the file join the vocabulary).
         lstm_layers: BiLSTM layers on top; 0 returns the embeddings themselves.
         lstm_hidden: hidden units per direction.
         lstm_dropout: dropout between layers and on the output.
@@ -349,13 +365,13 @@ def build_word(
     _check("max_length", max_length, 1)
     tok = WordTokenizer(char_features=char_features, min_freq=min_freq, char_min_freq=char_min_freq,
                         max_vocab=max_vocab, max_length=max_length)
-    tables = [Table("word", word_dim, vocab="input_ids", unk_dropout=unk_dropout,
-                    pretrained=pretrained_embeddings)]
+    tables = [Table("word", word_dim, vocab="input_ids", unk_dropout=unk_dropout)]
     fields = {"input_ids": "word"}
     if char_features:
         _check("char_dim", char_dim, 1)
         tables.append(Table("char", char_dim, vocab="chars"))
         fields.update(head_char_ids="char", tail_char_ids="char")
+    tables = attach_pretrained(tables, pretrained_embeddings, pretrained_extend, default="word")
     feats = FeatureEmbedding(tok, tables, fields, dropout=dropout, project_dim=project_dim,
                              token_types=token_types)
     ctx = None

@@ -172,6 +172,74 @@ def test_pretrained_char_vectors(tmp_path):
     assert torch.equal(enc.features.emb["char"].weight[vid], torch.full((8,), 0.5))
 
 
+def _vec_file(path, rows: dict[str, float], dim: int, header: bool = True):
+    lines = [f"{len(rows)} {dim}"] if header else []
+    lines += [f"{token} " + " ".join([str(value)] * dim) for token, value in rows.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_pretrained_vectors_per_table_with_vocabulary_extension(tmp_path):
+    # bigram "北京" is in the fit texts; "上海" and "海\x03"-style keys are not; "京 " has a space in it
+    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5, "京 ": 0.75, "深圳": 1.0}, dim=6)
+    chars = _vec_file(tmp_path / "ch.vec", {"北": 0.125, "沪": 2.0}, dim=8, header=False)
+    enc = tiny("bilstm", pretrained_embeddings={"char": chars, "bigram": bigrams}, pretrained_extend=2)
+    vocab, table = enc.tokenizer.vocabs["bigram_ids"], enc.features.emb["bigram"].weight
+    assert torch.equal(table[vocab.stoi["北京"]], torch.full((6,), 0.25))
+    # the two first file tokens the texts lack join the vocabulary with their vectors; the cap stops "深圳"
+    assert torch.equal(table[vocab.stoi["上海"]], torch.full((6,), 0.5))
+    assert torch.equal(table[vocab.stoi["京 "]], torch.full((6,), 0.75))
+    assert "深圳" not in vocab.stoi
+    chars_vocab = enc.tokenizer.vocabs["input_ids"]
+    assert torch.equal(enc.features.emb["char"].weight[chars_vocab.stoi["沪"]], torch.full((8,), 2.0))
+    # a text unseen in fit now gets the extended bigram's id, not [UNK]
+    ids = enc.tokenizer(["上海"])["bigram_ids"][0]
+    assert ids[0] == vocab.stoi["上海"]
+    # the extended vocabulary travels in the state_dict
+    twin = BUILDERS["bilstm"](**BUILDERS["bilstm"].example_kwargs(None))
+    twin.load_state_dict(enc.state_dict())
+    assert twin.tokenizer.vocabs["bigram_ids"].itos == vocab.itos
+
+
+def test_pretrained_vectors_without_extension_keep_the_text_vocabulary(tmp_path):
+    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5}, dim=6)
+    enc = tiny("char", pretrained_embeddings={"bigram": bigrams})
+    assert "上海" not in enc.tokenizer.vocabs["bigram_ids"].stoi
+    vid = enc.tokenizer.vocabs["bigram_ids"].stoi["北京"]
+    assert torch.equal(enc.features.emb["bigram"].weight[vid], torch.full((6,), 0.25))
+
+
+def test_pretrained_vector_errors_name_the_table_file_and_line(tmp_path):
+    from zhnlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="names word, but this encoder's vocabulary tables are char, bigram"):
+        tiny("char", pretrained_embeddings={"word": str(tmp_path / "w.vec")})
+    wide = _vec_file(tmp_path / "wide.vec", {"北京": 0.5}, dim=7, header=False)
+    with pytest.raises(ConfigError, match=r"wide.vec:1: expected a token and 6 values \(the 'bigram' table's dim\), found 7"):
+        tiny("char", pretrained_embeddings={"bigram": wide})
+    header = _vec_file(tmp_path / "h.vec", {"北京": 0.5}, dim=5)
+    with pytest.raises(ConfigError, match="h.vec:1: the file's vectors are 5 wide but the 'bigram' table is 6 wide"):
+        tiny("char", pretrained_embeddings={"bigram": header})
+    with pytest.raises(ConfigError, match="pretrained_extend=-1"):
+        tiny("char", pretrained_embeddings={"bigram": header}, pretrained_extend=-1)
+    with pytest.raises(ConfigError, match="is not a file; give a word2vec text file for the 'bigram' table"):
+        tiny("char", pretrained_embeddings={"bigram": str(tmp_path / "missing.vec")})
+    bad = tmp_path / "bad.vec"
+    bad.write_text("北京 0.1 0.2 0.3 0.4 0.5 x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.vec: a vector value is not a number"):
+        tiny("char", pretrained_embeddings={"bigram": str(bad)})
+
+
+def test_charword_takes_word_vectors(tmp_path):
+    words = _vec_file(tmp_path / "w.vec", {"北京": 0.5, "欢迎": 1.5}, dim=6)
+    from zhnlp_classic.charword import build_charword
+
+    enc = build_charword(**build_charword.example_kwargs(None), pretrained_embeddings={"word": words})
+    enc.fit(TEXTS)
+    vocab = enc.tokenizer.vocabs["word_ids"]
+    assert torch.equal(enc.features.emb["word"].weight[vocab.stoi["北京"]], torch.full((6,), 0.5))
+
+
 @pytest.mark.parametrize("name", BUILDERS)
 def test_config_is_complete_and_instantiates(name):
     cfg = yaml.safe_load((CONF / f"{name}.yaml").read_text(encoding="utf-8"))
