@@ -62,23 +62,33 @@ def test_preset_trains_two_steps(preset, shared, tmp_path):
     assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt")), "no checkpoint written"
 
 
-def test_vectors_preset_trains_with_tiny_vector_files(shared, tmp_path):
+# vectors preset -> (the preset whose data it reads, {vector file: (width, tokens)}, a token only the files have)
+VECTOR_PRESETS = {
+    "resume_ner_vectors": ("resume_ner_scratch", {"char128": (128, ["高", "龘"]), "bigram128": (128, ["高勇", "龘龘"]),
+                                                  "word50": (50, ["工程师"])}),
+    "thucnews_vectors": ("thucnews_scratch", {"char64": (64, ["中", "龘"]), "bigram64": (64, ["中国", "龘龘"]),
+                                              "word64": (64, ["中国", "龘龘龘"])}),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(VECTOR_PRESETS))
+def test_vectors_preset_trains_with_tiny_vector_files(preset, shared, tmp_path):
+    source, files = VECTOR_PRESETS[preset]
     root = shared("datasets")
-    for rel in PRESETS["resume_ner_scratch"]:
-        head_copy(root / rel, tmp_path / "data" / rel, "resume_ner")
+    for rel in PRESETS[source]:
+        head_copy(root / rel, tmp_path / "data" / rel, rel.split("/")[0])
     vectors = tmp_path / "vectors"
     vectors.mkdir()
-    for name, dim, tokens in (("char128", 128, ["高", "龘"]), ("bigram128", 128, ["高勇", "龘龘"]),
-                              ("word50", 50, ["工程师", "龘龘龘"])):
+    for name, (dim, tokens) in files.items():
         rows = [f"{tok} " + " ".join(["0.5"] * dim) for tok in tokens]
         (vectors / f"{name}.vec").write_text(f"{len(rows)} {dim}\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    cfg = compose_train_config(["experiment=resume_ner_vectors", f"data_root={tmp_path / 'data'}",
+    cfg = compose_train_config([f"experiment={preset}", f"data_root={tmp_path / 'data'}",
                                 f"vectors_dir={vectors}", "trainer.max_steps=2", "trainer.limit_val_batches=2",
-                                "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
-                                "trainer.accelerator=cpu"])
-    assert cfg["encoder"]["pretrained_embeddings"]["bigram"] == f"{vectors}/bigram128.vec"
+                                "trainer.max_epochs=1", "trainer.val_check_interval=1.0",
+                                "trainer.enable_progress_bar=false", "trainer.accelerator=cpu"])
+    assert set(cfg["encoder"]["pretrained_embeddings"].values()) == {f"{vectors}/{name}.vec" for name in files}
     metrics = train(cfg, tmp_path / "run")
-    assert 0.0 <= metrics["val/f1"] <= 1.0
+    assert 0.0 <= metrics[cfg["report_metric"]] <= 1.0
     from zhnlp.predict import Predictor
 
     vocabs = Predictor.from_path(tmp_path / "run").encoder.tokenizer.vocabs
