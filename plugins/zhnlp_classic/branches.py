@@ -42,9 +42,11 @@ class BranchEncoder(nn.Module):
 
     def fit(self, texts: Iterable[str]) -> None:
         """Build the shared vocabularies once; every branch gets fresh tables of its own."""
-        self.branches[0].fit(texts)
+        first = self.branches[0]
+        first.fit(texts, keep_pretrained_rows=True)  # pretrained vector files are read once
         for branch in self.branches[1:]:
-            branch.features._build_tables(pretrained=True)
+            branch.features._build_tables(pretrained=True, rows_from=first.features)
+        first.features.pretrained_rows.clear()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:

@@ -88,25 +88,22 @@ def _is_number(field: str) -> bool:
     return True
 
 
-def load_word2vec_text(path: str, vocab: Vocab, weight: torch.Tensor, table: str = "char") -> int:
-    """Copy vectors of ``vocab`` tokens found in a word2vec text file into ``weight`` (V, dim).
+def read_word2vec_text(path: str, vocab: Vocab, dim: int, table: str = "char") -> tuple[torch.Tensor, torch.Tensor]:
+    """The vectors of ``vocab`` tokens found in a word2vec text file: (ids (N,), vectors (N, dim)).
 
     File tokens are normalised as texts are (:func:`zhnlp_classic.text.normalize`); the first
-    vector of a token wins. Returns how many rows were set.
+    vector of a token wins.
     """
     rows: dict[int, list[str]] = {}
-    for n, token, values in _vector_rows(path, weight.shape[1], table):
+    for _, token, values in _vector_rows(path, dim, table):
         idx = vocab.stoi.get(token)
         if idx is not None and idx >= len(SPECIALS) and idx not in rows:
             rows[idx] = values
-    if rows:
-        try:
-            values = torch.from_numpy(np.asarray(list(rows.values()), dtype=np.float32))  # (found, dim)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: a vector value is not a number ({exc})") from exc
-        with torch.no_grad():
-            weight[torch.tensor(list(rows))] = values.to(weight.dtype)
-    return len(rows)
+    try:
+        vectors = np.asarray(list(rows.values()), dtype=np.float32).reshape(len(rows), dim)  # (N, dim)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: a vector value is not a number ({exc})") from exc
+    return torch.tensor(list(rows), dtype=torch.long), torch.from_numpy(vectors)
 
 
 def extend_vocab(vocab: Vocab, path: str, dim: int, limit: int, table: str) -> Vocab:
@@ -182,6 +179,7 @@ class FeatureEmbedding(nn.Module):
             nn.init.zeros_(self.type_emb.weight)  # a fresh model treats both segments alike
         self.dropout = nn.Dropout(dropout)
         self.proj = nn.Linear(width, project_dim) if project_dim else None
+        self.pretrained_rows: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # table -> (ids, vectors), fit(keep_rows)
         self.output_size = project_dim or width
 
     def replica(self) -> "FeatureEmbedding":
@@ -195,9 +193,10 @@ class FeatureEmbedding(nn.Module):
     def is_fitted(self) -> bool:
         return self.tokenizer.is_fitted
 
-    def fit(self, texts) -> None:
+    def fit(self, texts, keep_rows: bool = False) -> None:
         """Build the vocabularies from ``texts`` (plus the tokens of pretrained vector files that a
-        table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set."""
+        table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set.
+        ``keep_rows`` keeps those rows in ``pretrained_rows`` (for other branches' tables)."""
         texts = list(texts)
         if not texts:
             raise ZhnlpError("fit() got no texts: pass the training texts to build a vocabulary")
@@ -206,12 +205,15 @@ class FeatureEmbedding(nn.Module):
             if t.pretrained and t.extend and t.vocab in vocabs:
                 vocabs[t.vocab] = extend_vocab(vocabs[t.vocab], t.pretrained, t.dim, t.extend, t.name)
         self.tokenizer.set_vocabs(vocabs)
-        self._build_tables(pretrained=True)
+        self._build_tables(pretrained=True, keep_rows=keep_rows)
 
-    def _build_tables(self, pretrained: bool = False, reuse: bool = False) -> None:
+    def _build_tables(self, pretrained: bool = False, reuse: bool = False,
+                      rows_from: "FeatureEmbedding | None" = None, keep_rows: bool = False) -> None:
         """Create the vocabulary-sized tables. ``reuse`` keeps a table that already has the right
         size (``load_state_dict`` overwrites its values in place, so an optimizer built on it
-        stays valid); ``fit`` always starts from fresh random tables."""
+        stays valid); ``fit`` always starts from fresh random tables. ``pretrained`` sets the rows
+        of the tables' vector files, taken from ``rows_from`` (a branch over the same
+        vocabularies that read them already) when given, else read from the files."""
         vocabs = self.tokenizer.vocabs
         ref = next(self.parameters(), None)
         to = {} if ref is None else {"device": ref.device, "dtype": ref.dtype}
@@ -229,7 +231,12 @@ class FeatureEmbedding(nn.Module):
             emb = nn.Embedding(size, t.dim, padding_idx=PAD_ID)
             _init_table(emb)
             if pretrained and t.pretrained:
-                load_word2vec_text(t.pretrained, vocabs[t.vocab], emb.weight.data, t.name)
+                rows = rows_from.pretrained_rows.get(t.name) if rows_from is not None else None
+                ids, vectors = rows or read_word2vec_text(t.pretrained, vocabs[t.vocab], t.dim, t.name)
+                with torch.no_grad():
+                    emb.weight[ids] = vectors.to(emb.weight.dtype)
+                if keep_rows:
+                    self.pretrained_rows[t.name] = (ids, vectors)
             self.emb[t.name] = emb.to(**to)
 
     def get_extra_state(self) -> torch.Tensor:

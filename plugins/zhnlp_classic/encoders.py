@@ -40,11 +40,13 @@ class ClassicEncoder(nn.Module):
     def tokenizer(self):
         return self.features.tokenizer
 
-    def fit(self, texts: Iterable[str]) -> None:
+    def fit(self, texts: Iterable[str], keep_pretrained_rows: bool = False) -> None:
         """Build vocabularies from training texts; (re)creates the embedding tables.
 
         Args:
             texts: the training texts (strings; a pair's two sides may be passed as two texts).
+            keep_pretrained_rows: keep the vectors read from pretrained files in
+                ``features.pretrained_rows`` (BranchEncoder hands them to its other branches).
         """
         flat: list[str] = []
         for t in texts:
@@ -52,7 +54,7 @@ class ClassicEncoder(nn.Module):
                 flat.append(t)
             else:  # (text, text_b) tuples
                 flat.extend(s for s in t if isinstance(s, str))
-        self.features.fit(flat)
+        self.features.fit(flat, keep_rows=keep_pretrained_rows)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:

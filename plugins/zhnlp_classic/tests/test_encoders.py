@@ -230,6 +230,24 @@ def test_pretrained_vector_errors_name_the_table_file_and_line(tmp_path):
         tiny("char", pretrained_embeddings={"bigram": str(bad)})
 
 
+def test_branches_share_the_pretrained_rows_read_once(tmp_path, monkeypatch):
+    from zhnlp_classic import embeddings
+
+    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5}, dim=6)
+    reads = []
+    real = embeddings.read_word2vec_text
+    monkeypatch.setattr(embeddings, "read_word2vec_text", lambda *a: reads.append(a[0]) or real(*a))
+    enc = tiny("bilstm", pretrained_embeddings={"bigram": bigrams}, pretrained_extend=1, branches=3)
+    assert reads == [bigrams]
+    vocab = enc.tokenizer.vocabs["bigram_ids"]
+    tables = [b.features.emb["bigram"].weight for b in enc.branches]
+    for table in tables:  # every branch starts from the vectors ...
+        assert torch.equal(table[vocab.stoi["北京"]], torch.full((6,), 0.25))
+        assert torch.equal(table[vocab.stoi["上海"]], torch.full((6,), 0.5))
+    assert not torch.equal(tables[0], tables[1])  # ... and its own random rows elsewhere
+    assert all(not b.features.pretrained_rows for b in enc.branches)
+
+
 def test_charword_takes_word_vectors(tmp_path):
     words = _vec_file(tmp_path / "w.vec", {"北京": 0.5, "欢迎": 1.5}, dim=6)
     from zhnlp_classic.charword import build_charword
