@@ -56,13 +56,15 @@ def _vector_rows(path: str, dim: int, table: str) -> Iterator[tuple[int, str, li
     """(line number, normalised token, ``dim`` value strings) per vector of a word2vec text file.
 
     The token is everything before the last ``dim`` fields, so tokens containing spaces (bigrams
-    such as "中 ") survive. An optional "count dim" header line must agree with ``dim``.
+    such as "中 ") survive. The width is checked against an optional "count dim" header line, or
+    else against the first vector line (whose token must then have no space).
     """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"pretrained_embeddings: {path} is not a file; give a word2vec text file for the "
                           f"'{table}' table")
     with p.open(encoding="utf-8", errors="replace") as fh:
+        first = True
         for n, line in enumerate(fh, 1):
             line = line.rstrip(" \r\n")
             if not line:
@@ -72,20 +74,14 @@ def _vector_rows(path: str, dim: int, table: str) -> Iterator[tuple[int, str, li
                 if int(parts[1]) != dim:
                     raise ConfigError(f"{path}:1: the file's vectors are {parts[1]} wide but the '{table}' table "
                                       f"is {dim} wide; set that table's dim to the file's size")
+                first = False
                 continue
-            if len(parts) != dim + 1 or (" " in parts[0] and _is_number(parts[0].rsplit(" ", 1)[1])):
+            width = len(line.split(" ")) - 1 if first else len(parts) - 1
+            if width != dim or len(parts) != dim + 1:
                 raise ConfigError(f"{path}:{n}: expected a token and {dim} values (the '{table}' table's dim), "
-                                  f"found {len(line.split(' ')) - 1}; set that table's dim to the file's size")
+                                  f"found {width}; set that table's dim to the file's size")
+            first = False
             yield n, normalize(parts[0]), parts[1:]
-
-
-def _is_number(field: str) -> bool:
-    """A vector value (so a 'token' ending in one means the line had more values than expected)."""
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
 
 
 def read_word2vec_text(path: str, vocab: Vocab, dim: int, table: str = "char") -> tuple[torch.Tensor, torch.Tensor]:
