@@ -180,15 +180,16 @@ def _vec_file(path, rows: dict[str, float], dim: int, header: bool = True):
 
 
 def test_pretrained_vectors_per_table_with_vocabulary_extension(tmp_path):
-    # bigram "北京" is in the fit texts; "上海" and "海\x03"-style keys are not; "京 " has a space in it
-    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5, "京 ": 0.75, "深圳": 1.0}, dim=6)
+    # bigram "北京" is in the fit texts, the others are not; "京 " and " 2" have a space in them
+    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5, "京 ": 0.75, " 2": 0.8, "深圳": 1.0}, dim=6)
     chars = _vec_file(tmp_path / "ch.vec", {"北": 0.125, "沪": 2.0}, dim=8, header=False)
-    enc = tiny("bilstm", pretrained_embeddings={"char": chars, "bigram": bigrams}, pretrained_extend=2)
+    enc = tiny("bilstm", pretrained_embeddings={"char": chars, "bigram": bigrams}, pretrained_extend=3)
     vocab, table = enc.tokenizer.vocabs["bigram_ids"], enc.features.emb["bigram"].weight
     assert torch.equal(table[vocab.stoi["北京"]], torch.full((6,), 0.25))
-    # the two first file tokens the texts lack join the vocabulary with their vectors; the cap stops "深圳"
+    # the three first file tokens the texts lack join the vocabulary with their vectors; the cap stops "深圳"
     assert torch.equal(table[vocab.stoi["上海"]], torch.full((6,), 0.5))
     assert torch.equal(table[vocab.stoi["京 "]], torch.full((6,), 0.75))
+    assert torch.equal(table[vocab.stoi[" 2"]], torch.full((6,), 0.8))
     assert "深圳" not in vocab.stoi
     chars_vocab = enc.tokenizer.vocabs["input_ids"]
     assert torch.equal(enc.features.emb["char"].weight[chars_vocab.stoi["沪"]], torch.full((8,), 2.0))
