@@ -42,11 +42,9 @@ class BranchEncoder(nn.Module):
 
     def fit(self, texts: Iterable[str]) -> None:
         """Build the shared vocabularies once; every branch gets fresh tables of its own."""
-        first = self.branches[0]
-        first.fit(texts, keep_pretrained_rows=True)  # pretrained vector files are read once
+        rows = self.branches[0].fit(texts)  # pretrained vector files are read once
         for branch in self.branches[1:]:
-            branch.features._build_tables(pretrained=True, rows_from=first.features)
-        first.features.pretrained_rows.clear()
+            branch.features._build_tables(rows=rows)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:

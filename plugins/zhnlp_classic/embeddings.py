@@ -76,42 +76,45 @@ def _vector_rows(path: str, dim: int, table: str) -> Iterator[tuple[int, str, li
                                       f"is {dim} wide; set that table's dim to the file's size")
                 first = False
                 continue
-            width = len(line.split(" ")) - 1 if first else len(parts) - 1
-            if width != dim or len(parts) != dim + 1:
+            width = len(line.split(" ")) - 1 if first else len(parts) - 1  # a first token has no space
+            if width != dim:
                 raise ConfigError(f"{path}:{n}: expected a token and {dim} values (the '{table}' table's dim), "
                                   f"found {width}; set that table's dim to the file's size")
             first = False
             yield n, normalize(parts[0]), parts[1:]
 
 
-def read_word2vec_text(path: str, vocab: Vocab, dim: int, table: str = "char") -> tuple[torch.Tensor, torch.Tensor]:
-    """The vectors of ``vocab`` tokens found in a word2vec text file: (ids (N,), vectors (N, dim)).
+Rows = tuple[torch.Tensor, torch.Tensor]  # (ids (N,), vectors (N, dim)) of one table
 
-    File tokens are normalised as texts are (:func:`zhnlp_classic.text.normalize`); the first
-    vector of a token wins.
+
+def read_word2vec_text(path: str, vocab: Vocab, dim: int, table: str = "char", extend: int = 0) -> tuple[Vocab, Rows]:
+    """One pass over a word2vec text file: ``vocab`` extended and the vectors of its tokens.
+
+    Args:
+        path: the file. vocab: the table's vocabulary from the texts. dim: the table's width.
+        table: the table's name (for error messages).
+        extend: up to this many file tokens that ``vocab`` lacks join it, in file order (word2vec
+            tools write the most frequent first), so texts at prediction time find their vectors.
+
+    Returns:
+        (the vocabulary, possibly extended; (ids, vectors) of its tokens found in the file). File
+        tokens are normalised as texts are (:func:`zhnlp_classic.text.normalize`); the first
+        vector of a token wins.
     """
     rows: dict[int, list[str]] = {}
+    extra: dict[str, int] = {}
     for _, token, values in _vector_rows(path, dim, table):
-        idx = vocab.stoi.get(token)
+        idx = vocab.stoi.get(token, extra.get(token))
+        if idx is None and token and len(extra) < extend:
+            idx = extra[token] = len(vocab) + len(extra)
         if idx is not None and idx >= len(SPECIALS) and idx not in rows:
             rows[idx] = values
     try:
         vectors = np.asarray(list(rows.values()), dtype=np.float32).reshape(len(rows), dim)  # (N, dim)
     except ValueError as exc:
         raise ConfigError(f"{path}: a vector value is not a number ({exc})") from exc
-    return torch.tensor(list(rows), dtype=torch.long), torch.from_numpy(vectors)
-
-
-def extend_vocab(vocab: Vocab, path: str, dim: int, limit: int, table: str) -> Vocab:
-    """``vocab`` plus up to ``limit`` tokens of a word2vec text file that it lacks, in file order
-    (word2vec tools write the most frequent first), so texts at prediction time find their vectors."""
-    extra: dict[str, None] = {}
-    for _, token, _ in _vector_rows(path, dim, table):
-        if len(extra) >= limit:
-            break
-        if token and token not in vocab.stoi:
-            extra[token] = None
-    return Vocab([*vocab.itos, *extra]) if extra else vocab
+    vocab = Vocab([*vocab.itos, *extra]) if extra else vocab
+    return vocab, (torch.tensor(list(rows), dtype=torch.long), torch.from_numpy(vectors))
 
 
 def attach_pretrained(tables: list[Table], spec, extend: int, default: str) -> list[Table]:
@@ -175,7 +178,6 @@ class FeatureEmbedding(nn.Module):
             nn.init.zeros_(self.type_emb.weight)  # a fresh model treats both segments alike
         self.dropout = nn.Dropout(dropout)
         self.proj = nn.Linear(width, project_dim) if project_dim else None
-        self.pretrained_rows: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # table -> (ids, vectors), fit(keep_rows)
         self.output_size = project_dim or width
 
     def replica(self) -> "FeatureEmbedding":
@@ -189,27 +191,30 @@ class FeatureEmbedding(nn.Module):
     def is_fitted(self) -> bool:
         return self.tokenizer.is_fitted
 
-    def fit(self, texts, keep_rows: bool = False) -> None:
+    def fit(self, texts) -> dict[str, Rows]:
         """Build the vocabularies from ``texts`` (plus the tokens of pretrained vector files that a
         table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set.
-        ``keep_rows`` keeps those rows in ``pretrained_rows`` (for other branches' tables)."""
+
+        Returns:
+            table name -> (ids, vectors) read from its vector file (for other branches' tables).
+        """
         texts = list(texts)
         if not texts:
             raise ZhnlpError("fit() got no texts: pass the training texts to build a vocabulary")
-        vocabs = self.tokenizer.build_vocabs(texts)
+        vocabs, rows = self.tokenizer.build_vocabs(texts), {}
         for t in self.tables.values():
-            if t.pretrained and t.extend and t.vocab in vocabs:
-                vocabs[t.vocab] = extend_vocab(vocabs[t.vocab], t.pretrained, t.dim, t.extend, t.name)
+            if t.pretrained and t.vocab in vocabs:
+                vocabs[t.vocab], rows[t.name] = read_word2vec_text(t.pretrained, vocabs[t.vocab], t.dim, t.name,
+                                                                   t.extend)
         self.tokenizer.set_vocabs(vocabs)
-        self._build_tables(pretrained=True, keep_rows=keep_rows)
+        self._build_tables(rows=rows)
+        return rows
 
-    def _build_tables(self, pretrained: bool = False, reuse: bool = False,
-                      rows_from: "FeatureEmbedding | None" = None, keep_rows: bool = False) -> None:
+    def _build_tables(self, reuse: bool = False, rows: dict[str, Rows] | None = None) -> None:
         """Create the vocabulary-sized tables. ``reuse`` keeps a table that already has the right
         size (``load_state_dict`` overwrites its values in place, so an optimizer built on it
-        stays valid); ``fit`` always starts from fresh random tables. ``pretrained`` sets the rows
-        of the tables' vector files, taken from ``rows_from`` (a branch over the same
-        vocabularies that read them already) when given, else read from the files."""
+        stays valid); ``fit`` always starts from fresh random tables. ``rows``: table name ->
+        (ids, vectors) to set in it (what ``fit`` read from the vector files)."""
         vocabs = self.tokenizer.vocabs
         ref = next(self.parameters(), None)
         to = {} if ref is None else {"device": ref.device, "dtype": ref.dtype}
@@ -226,13 +231,10 @@ class FeatureEmbedding(nn.Module):
                 continue
             emb = nn.Embedding(size, t.dim, padding_idx=PAD_ID)
             _init_table(emb)
-            if pretrained and t.pretrained:
-                rows = rows_from.pretrained_rows.get(t.name) if rows_from is not None else None
-                ids, vectors = rows or read_word2vec_text(t.pretrained, vocabs[t.vocab], t.dim, t.name)
+            if rows and t.name in rows:
+                ids, vectors = rows[t.name]
                 with torch.no_grad():
                     emb.weight[ids] = vectors.to(emb.weight.dtype)
-                if keep_rows:
-                    self.pretrained_rows[t.name] = (ids, vectors)
             self.emb[t.name] = emb.to(**to)
 
     def get_extra_state(self) -> torch.Tensor:

@@ -40,13 +40,14 @@ class ClassicEncoder(nn.Module):
     def tokenizer(self):
         return self.features.tokenizer
 
-    def fit(self, texts: Iterable[str], keep_pretrained_rows: bool = False) -> None:
+    def fit(self, texts: Iterable[str]) -> dict:
         """Build vocabularies from training texts; (re)creates the embedding tables.
 
         Args:
             texts: the training texts (strings; a pair's two sides may be passed as two texts).
-            keep_pretrained_rows: keep the vectors read from pretrained files in
-                ``features.pretrained_rows`` (BranchEncoder hands them to its other branches).
+
+        Returns:
+            The rows read from pretrained vector files (see :meth:`FeatureEmbedding.fit`).
         """
         flat: list[str] = []
         for t in texts:
@@ -54,7 +55,7 @@ class ClassicEncoder(nn.Module):
                 flat.append(t)
             else:  # (text, text_b) tuples
                 flat.extend(s for s in t if isinstance(s, str))
-        self.features.fit(flat, keep_rows=keep_pretrained_rows)
+        return self.features.fit(flat)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:

@@ -246,7 +246,6 @@ def test_branches_share_the_pretrained_rows_read_once(tmp_path, monkeypatch):
         assert torch.equal(table[vocab.stoi["北京"]], torch.full((6,), 0.25))
         assert torch.equal(table[vocab.stoi["上海"]], torch.full((6,), 0.5))
     assert not torch.equal(tables[0], tables[1])  # ... and its own random rows elsewhere
-    assert all(not b.features.pretrained_rows for b in enc.branches)
 
 
 def test_charword_takes_word_vectors(tmp_path):
