@@ -68,6 +68,9 @@ VECTOR_PRESETS = {
                                                   "word50": (50, ["工程师"])}),
     "thucnews_vectors": ("thucnews_scratch", {"char64": (64, ["中", "龘"]), "bigram64": (64, ["中国", "龘龘"]),
                                               "word64": (64, ["中国", "龘龘龘"])}),
+    "cluener_vectors": ("cluener_scratch", {"char128": (128, ["浙", "龘"]), "bigram128": (128, ["浙商", "龘龘"]),
+                                            "word50": (50, ["银行"])}),
+    "weibo_ner_vectors": ("weibo_ner_scratch", {"char128": (128, ["我", "龘"]), "bigram128": (128, ["我们", "龘龘"])}),
 }
 
 

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zhnlp.data.rawtext import read_raw_lines
 from zhnlp.errors import ConfigError
 
 IGNORE = -100
@@ -115,20 +116,13 @@ def word_ids_for(text: str, offsets: Sequence[tuple[int, int]]) -> list[int | No
 # ---- corpus --------------------------------------------------------------------------------------------
 def read_corpus(path: str | Path, tokenizer, max_length: int) -> list[dict]:
     """Tokenized pieces of the corpus: ``{"input_ids", "word_ids"}`` per piece of a line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--corpus {path}: file not found.")
     piece = max(8, max_length - 2)
     items = []
-    with path.open(encoding="utf-8-sig") as f:
-        for line in f:
-            line = line.strip()
-            for start in range(0, len(line), piece):
-                text = line[start : start + piece]
-                enc = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=max_length)
-                items.append({"input_ids": list(enc["input_ids"]), "word_ids": word_ids_for(text, enc["offset_mapping"])})
-    if not items:
-        raise ConfigError(f"--corpus {path}: no text found (one document or sentence per line).")
+    for line in read_raw_lines(path, "--corpus"):
+        for start in range(0, len(line), piece):
+            text = line[start : start + piece]
+            enc = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=max_length)
+            items.append({"input_ids": list(enc["input_ids"]), "word_ids": word_ids_for(text, enc["offset_mapping"])})
     return items
 
 
