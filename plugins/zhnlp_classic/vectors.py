@@ -49,13 +49,25 @@ def train_texts(names: list[str], data_root: str | None = None) -> dict[str, lis
         try:
             data = compose_train_config(overrides)["data"]
         except ConfigError as error:
-            raise ConfigError(f"--data {name}: no such dataset config (`zhnlp plugins` lists them). {error}") from None
+            raise ConfigError(f"--data {name}: no such dataset config; the installed ones are "
+                              f"{', '.join(hydra_options(str(error), 'data')) or '(none)'}") from None
         examples = build(data["reader"])(data["train_path"])
         texts[name] = [t for ex in examples for t in (ex.get("text"), ex.get("text_b")) if isinstance(t, str) and t.strip()]
         if not texts[name]:
             raise ConfigError(f"--data {name}: its training split {data['train_path']} gave no texts "
                               "(it has no 'text' field; pass its raw text with --text FILE instead).")
     return texts
+
+
+def hydra_options(message: str, group: str) -> list[str]:
+    """The options Hydra lists after "Available options in '<group>':" in a composition error."""
+    _, _, tail = message.partition(f"Available options in '{group}':\n")
+    options = []
+    for line in tail.splitlines():
+        if not line.startswith("\t"):
+            break  # the indented list ends where Hydra's search-path listing begins
+        options.append(line.strip())
+    return options
 
 
 def sequences(texts: list[str], kind: str) -> list[list[str]]:
