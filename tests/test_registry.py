@@ -58,3 +58,26 @@ def test_broken_plugin_warns_and_others_keep_working(fake_dist):
     assert "broken_enc" not in names and "char" in names
     with pytest.raises(PluginError, match="could not be imported"):
         zhnlp.build_encoder("broken_enc")
+
+
+def test_plugin_command_runs_with_zhnlp_warnings_and_errors(fake_dist, capsys):
+    from zhnlp.cli import main
+
+    code = """
+    import warnings
+    from zhnlp.errors import ConfigError
+
+    def main(argv):
+        warnings.warn("3 lines repaired in x.txt")
+        if argv == ["--bad"]:
+            raise ConfigError("--bad: not an option of acme")
+        print("acme ran with", argv)
+    """
+    fake_dist("acme-cmd", {"zhnlp.commands": {"acme": "acme_cmd:main"}}, {"acme_cmd": code})
+    main(["acme", "x"])
+    out, err = capsys.readouterr()
+    assert "acme ran with ['x']" in out
+    assert "zhnlp: warning: 3 lines repaired in x.txt" in err and "warnings.warn" not in err  # one line, no source
+    with pytest.raises(SystemExit) as exit_info:
+        main(["acme", "--bad"])
+    assert exit_info.value.code == 2 and "zhnlp: error: --bad: not an option of acme" in capsys.readouterr().err

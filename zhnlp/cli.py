@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] in extra:
         from zhnlp.registry import get
 
+        quiet_warnings()
         try:
             get("commands", argv[0])(argv[1:])
         except ZhnlpError as error:
