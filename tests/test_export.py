@@ -123,7 +123,12 @@ def test_export_command_and_metadata(runs, tmp_path):
     assert any(node.op_type == "Loop" for node in model.graph.node)  # Viterbi stays a loop
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param for d in dims] == ["batch", "seq"]
-    assert load_onnx(tmp_path / "x").predict(["张伟在北京"]) == Predictor.from_path(runs["char_crf"]).predict(["张伟在北京"])
+    loaded = load_onnx(tmp_path / "x", threads=2)
+    assert loaded.predict(["张伟在北京"]) == Predictor.from_path(runs["char_crf"]).predict(["张伟在北京"])
+    # onnxruntime's idle workers must sleep, not spin: spinning ones starve the torch post-processing
+    # (and any torch model) in the same process of the CPU
+    config = loaded.session.get_session_options().get_session_config_entry
+    assert config("session.intra_op.allow_spinning") == "0"
 
 
 def test_untraceable_encoder_is_a_clear_error(runs, tmp_path, monkeypatch):
