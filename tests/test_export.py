@@ -127,8 +127,15 @@ def test_export_command_and_metadata(runs, tmp_path):
     assert loaded.predict(["张伟在北京"]) == Predictor.from_path(runs["char_crf"]).predict(["张伟在北京"])
     # onnxruntime's idle workers must sleep, not spin: spinning ones starve the torch post-processing
     # (and any torch model) in the same process of the CPU
-    config = loaded.session.get_session_options().get_session_config_entry
-    assert config("session.intra_op.allow_spinning") == "0"
+    options = loaded.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    # threads=2: batches run two at a time, one onnxruntime thread each, with the same predictions
+    assert loaded.workers == 2 and options.intra_op_num_threads == 1
+    texts = [f"张伟{i}在北京大学读书" + "，李娜去了上海" * (i % 4) for i in range(23)]
+    sequential = load_onnx(tmp_path / "x", threads=1)
+    assert sequential.workers == 1
+    assert loaded.predict(texts, batch_size=4) == sequential.predict(texts, batch_size=4) == \
+        Predictor.from_path(runs["char_crf"]).predict(texts, batch_size=4)
 
 
 def test_untraceable_encoder_is_a_clear_error(runs, tmp_path, monkeypatch):

@@ -35,9 +35,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -361,17 +363,28 @@ class OnnxPredictor(Predictor):
     """A :class:`~zhnlp.predict.Predictor` whose encoder + head tensor part runs in onnxruntime.
 
     Tokenization, windows and post-processing are the run's own (rebuilt from the export folder).
+    With ``workers`` > 1 the batches of one call run concurrently, one core each: onnxruntime
+    releases the GIL for a whole graph run, so this scales where intra-op threads on small ops do not.
     """
 
-    def __init__(self, encoder, head, cfg: dict, labels: list[str], session, meta: dict):
+    def __init__(self, encoder, head, cfg: dict, labels: list[str], session, meta: dict, workers: int = 1):
         super().__init__(encoder, head, cfg, labels, device="cpu")
-        self.session, self.meta = session, meta
+        self.session, self.meta, self.workers = session, meta, max(1, int(workers))
         self.keys, self.output_name = list(meta["inputs"]), meta["output"]
         self._python = ADAPTERS[meta["adapter"]][1]
 
     def run_graph(self, batch: dict) -> torch.Tensor:
         """The graph's output for a collated batch."""
         return torch.from_numpy(self.session.run([self.output_name], _feed(batch, self.keys))[0])
+
+    def _predict_chunk(self, features: list[dict], chunk: list[int]) -> list[tuple]:
+        """(index, example, prediction) for the features at ``chunk`` (one batch)."""
+        batch = collate([features[i] for i in chunk])
+        if batch["input_ids"].size(1) == 0:  # only empty texts: nothing for the graph to see
+            batch = {**batch, **{k: torch.zeros(batch[k].size(0), 1, dtype=torch.long) for k in self.keys}}
+            batch["offsets"] = [[(0, 0)] for _ in batch["offsets"]]
+        preds = self._python(self.head, self.run_graph(batch), batch)
+        return list(zip(batch["index"].tolist(), batch["examples"], preds))
 
     def predict_examples(self, examples: list[dict], batch_size: int = 64) -> list[Any]:
         if not examples:
@@ -381,15 +394,14 @@ class OnnxPredictor(Predictor):
                 raise ZhnlpError(f"predict expects strings; got {type(ex.get('text')).__name__}: {ex.get('text')!r}")
         features = make_features(examples, self.encoder.tokenizer, self.head, self.max_length)
         order = sorted(range(len(features)), key=lambda i: len(features[i]["inputs"]["input_ids"]))
-        stash = []
-        for start in range(0, len(order), batch_size):
-            batch = collate([features[i] for i in order[start : start + batch_size]])
-            if batch["input_ids"].size(1) == 0:  # only empty texts: nothing for the graph to see
-                batch = {**batch, **{k: torch.zeros(batch[k].size(0), 1, dtype=torch.long) for k in self.keys}}
-                batch["offsets"] = [[(0, 0)] for _ in batch["offsets"]]
-            preds = self._python(self.head, self.run_graph(batch), batch)
-            stash += list(zip(batch["index"].tolist(), batch["examples"], preds))
-        _, predictions = merge_windows(self.head, examples, stash)
+        size = min(batch_size, -(-len(order) // self.workers))  # enough batches to give every worker one
+        chunks = [order[start : start + size] for start in range(0, len(order), size)]
+        if self.workers > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(min(self.workers, len(chunks))) as pool:
+                parts = list(pool.map(lambda chunk: self._predict_chunk(features, chunk), chunks))
+        else:
+            parts = [self._predict_chunk(features, chunk) for chunk in chunks]
+        _, predictions = merge_windows(self.head, examples, [row for part in parts for row in part])
         return predictions
 
 
@@ -399,7 +411,8 @@ def load_onnx(path: str | Path, device: str = "cpu", threads: int | None = None,
     Args:
         path: the export folder.
         device: ignored (onnxruntime runs on the CPU).
-        threads: onnxruntime intra-op threads (None: its default).
+        threads: cores to use (None: all of them). With several, the batches of a call run
+            concurrently, one onnxruntime intra-op thread each; 1: one batch at a time on one core.
 
     Returns:
         An :class:`OnnxPredictor`.
@@ -416,7 +429,8 @@ def load_onnx(path: str | Path, device: str = "cpu", threads: int | None = None,
     state = assets["state_dict"]
     encoder.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")}, strict=False)
     head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")}, strict=False)
-    return OnnxPredictor(encoder, head, cfg, labels, _session(out / MODEL_FILE, threads), meta)
+    workers = int(threads) if threads else (os.cpu_count() or 1)
+    return OnnxPredictor(encoder, head, cfg, labels, _session(out / MODEL_FILE, 1), meta, workers)
 
 
 def main(argv: list[str]) -> None:
