@@ -14,8 +14,8 @@ do not matter for speed) in a temporary folder and exported:
 The export applies its default export-time rewrites (``zhnlp.onnx_optimize``: TextCNN as MatMuls,
 BERT on real tokens only; ``--plain`` exports the modules as they are). Both sides are fp32 and
 use ``--threads`` cores: PyTorch as intra-op threads, the ONNX predictor as that many batches run
-concurrently with one onnxruntime thread each (``zhnlp.export.load_onnx(threads=N)``). ``--quantize int8`` times the optional dynamic-int8 graph
-instead (not equal to eager: its agreement with the fp32 graph is printed). Each repeat times the
+concurrently with one onnxruntime thread each (``zhnlp.export.load_onnx(threads=N)``).
+``--quantize int8`` times the optional dynamic-int8 graph instead (not equal to eager: its agreement with the fp32 graph is printed). Each repeat times the
 two alternately (so both see the same machine load); the medians are reported:
     end_to_end   ``predict(texts)``: tokenization + model + decoding (what a service sees)
     model        the tensor part alone on pre-collated batches (encoder + head, CRF decoding included)

@@ -389,11 +389,7 @@ class OnnxPredictor(Predictor):
     def predict_examples(self, examples: list[dict], batch_size: int = 64) -> list[Any]:
         if not examples:
             return []
-        for ex in examples:
-            if not isinstance(ex.get("text"), str):
-                raise ZhnlpError(f"predict expects strings; got {type(ex.get('text')).__name__}: {ex.get('text')!r}")
-        features = make_features(examples, self.encoder.tokenizer, self.head, self.max_length)
-        order = sorted(range(len(features)), key=lambda i: len(features[i]["inputs"]["input_ids"]))
+        features, order = self.sorted_features(examples)
         size = min(batch_size, -(-len(order) // self.workers))  # enough batches to give every worker one
         chunks = [order[start : start + size] for start in range(0, len(order), size)]
         if self.workers > 1 and len(chunks) > 1:

@@ -80,16 +80,20 @@ class Predictor:
         head.load_state_dict({k[len("head."):]: v for k, v in state.items() if k.startswith("head.")})
         return cls(encoder, head, cfg, labels, device)
 
+    def sorted_features(self, examples: list[dict]) -> tuple[list[dict], list[int]]:
+        """The examples' model features, and their indices ordered by token length (for batching)."""
+        for ex in examples:
+            if not isinstance(ex.get("text"), str):
+                raise ZhnlpError(f"predict expects strings; got {type(ex.get('text')).__name__}: {ex.get('text')!r}")
+        features = make_features(examples, self.encoder.tokenizer, self.head, self.max_length)
+        return features, sorted(range(len(features)), key=lambda i: len(features[i]["inputs"]["input_ids"]))
+
     @torch.inference_mode()
     def predict_examples(self, examples: list[dict], batch_size: int = 64) -> list[Any]:
         """Predictions for example dicts (``text`` and optional ``text_b``), in input order."""
         if not examples:
             return []
-        for ex in examples:
-            if not isinstance(ex.get("text"), str):
-                raise ZhnlpError(f"predict expects strings; got {type(ex.get('text')).__name__}: {ex.get('text')!r}")
-        features = make_features(examples, self.encoder.tokenizer, self.head, self.max_length)
-        order = sorted(range(len(features)), key=lambda i: len(features[i]["inputs"]["input_ids"]))
+        features, order = self.sorted_features(examples)
         stash = []
         for start in range(0, len(order), batch_size):
             batch = collate([features[i] for i in order[start : start + batch_size]])
