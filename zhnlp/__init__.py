@@ -1,11 +1,16 @@
 """zhnlp: a plugin-based NLP task framework for Chinese text.
 
 Public API:
-    available()                         registered plugin names per kind
-    build_encoder(name, **kwargs)       build a registered encoder
-    build_head(name, **kwargs)          build a registered head
-    load(run_dir_or_checkpoint)         a Predictor with .predict(texts)
-    keywords(texts, method, top_k)      keyword extraction with a registered method
+    available()                               registered plugin names per kind
+    build_encoder(name, **kwargs)             build a registered encoder
+    build_head(name, hidden_size, labels, **kwargs)   build a registered head
+    load(path)                                a trained model with .predict(texts)
+    keywords(texts, method, top_k)            keyword extraction with a registered method
+    EncoderSpec, HeadSpec, DatasetSpec        what a plugin's entry points name (zhnlp.types)
+    ModelOutput                               what a head's forward returns
+Building blocks for plugins: zhnlp.textio (data files), zhnlp.layers (BiLSTM, freezing),
+zhnlp.alignment (char <-> token spans), zhnlp.windows (long texts), zhnlp.text (normalising
+with offsets), zhnlp.weights (checkpoint files); contract tests: ``pytest --pyargs zhnlp.testing``.
 """
 from __future__ import annotations
 
@@ -13,10 +18,12 @@ from typing import Any
 
 from zhnlp.errors import ConfigError, DataError, PluginError, ZhnlpError
 from zhnlp.registry import available
+from zhnlp.types import DatasetSpec, EncoderSpec, HeadSpec, ModelOutput
 
 __version__ = "0.1.0"
 __all__ = [
     "available", "build_encoder", "build_head", "load", "keywords",
+    "EncoderSpec", "HeadSpec", "DatasetSpec", "ModelOutput",
     "ZhnlpError", "DataError", "ConfigError", "PluginError",
 ]
 
@@ -26,40 +33,43 @@ def build_encoder(name: str, **kwargs: Any):
 
     Args:
         name: entry-point name, e.g. ``"bert_wwm"`` or ``"char"``.
-        **kwargs: passed to the plugin's builder, e.g. ``pretrained="/path/to/checkpoint"``.
+        **kwargs: the builder's options, e.g. ``pretrained="/path/to/checkpoint"``.
 
     Returns:
-        A ``torch.nn.Module`` with ``hidden_size`` and ``tokenizer`` (see ``zhnlp.types.Encoder``).
+        A ``torch.nn.Module`` following ``zhnlp.types.Encoder``.
     """
-    from zhnlp.registry import get
+    from zhnlp import registry
 
-    return get("encoders", name)(**kwargs)
+    return registry.build_encoder({"name": name, **kwargs})
 
 
-def build_head(name: str, **kwargs: Any):
+def build_head(name: str, hidden_size: int, labels: list[str], **kwargs: Any):
     """Build the head registered as ``name`` (group ``zhnlp.heads``).
 
     Args:
         name: entry-point name, e.g. ``"crf"``.
-        **kwargs: builder arguments; at least ``hidden_size`` and ``labels``.
+        hidden_size: the encoder's width.
+        labels: the label set (entity types, classes ...).
+        **kwargs: the builder's options.
 
     Returns:
         A ``torch.nn.Module`` following ``zhnlp.types.Head``.
     """
-    from zhnlp.registry import get
+    from zhnlp import registry
 
-    return get("heads", name)(**kwargs)
+    return registry.build_head({"name": name, **kwargs}, hidden_size=hidden_size, labels=labels)
 
 
 def load(path: str, device: str = "cpu"):
     """Load a trained run folder or checkpoint file for prediction (no Hydra, no network).
 
     Args:
-        path: a run folder (holding ``checkpoints/``) or a ``.ckpt`` file.
+        path: a run folder, its ``model/`` folder, a ``.ckpt`` file, or an export / ensemble / cv
+            folder (its ``predictor.json`` names the loader).
         device: torch device string.
 
     Returns:
-        A ``zhnlp.predict.Predictor``; call ``.predict(list_of_texts)``.
+        A ``zhnlp.model.TaskModel`` (or an ONNX / ensemble predictor); call ``.predict(texts)``.
     """
     from zhnlp.predict import load_any
 

@@ -1,7 +1,8 @@
-"""Build objects from plain config dicts: ``{"_target_": "pkg.mod.fn", "_partial_": bool, ...}``.
+"""Build what is not a plugin from plain config dicts: ``{"_target_": "pkg.mod.fn", ...}``.
 
-A tiny, Hydra-free equivalent of ``hydra.utils.instantiate`` so that a trained model can be
-rebuilt from the config stored in its checkpoint without Hydra.
+For optimizers (``optim.optimizer``), extra callbacks (``callbacks.*``, the tricks) and the loaders
+that a ``predictor.json`` names: a tiny, Hydra-free ``hydra.utils.instantiate``. Encoders, heads
+and datasets are plugins: the registry (:mod:`zhnlp.registry`) builds them by name.
 """
 from __future__ import annotations
 
@@ -72,8 +73,3 @@ def check_arguments(target: Callable[..., Any], kwargs: dict, name: str) -> None
     if unknown:
         accepted = ", ".join(k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL)
         raise ConfigError(f"{name} does not take {', '.join(unknown)}. It accepts: {accepted}.")
-
-
-def target_of(spec: dict) -> Callable[..., Any]:
-    """The callable named by ``spec['_target_']`` (without calling it)."""
-    return locate(spec["_target_"])

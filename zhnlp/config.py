@@ -58,3 +58,21 @@ def compose_with_choices(overrides: list[str]) -> tuple[dict, dict]:
 def compose_train_config(overrides: list[str]) -> dict:
     """The resolved ``train`` config for ``overrides``, as ``zhnlp train`` composes it (a plain dict)."""
     return compose_with_choices(overrides)[0]
+
+
+def config_options(group: str) -> list[str]:
+    """The option names of a config group (``encoder``, ``data`` ...) in the core configs and every
+    installed plugin's config package (the YAML stems of ``<group>/*.yaml``)."""
+    from importlib.resources import files as package_files
+
+    from zhnlp import registry
+
+    packages = ["zhnlp_conf"] + [p.value for p in registry.plugins("conf").values()]
+    found: set[str] = set()
+    for package in packages:
+        try:
+            folder = package_files(package) / group
+            found |= {item.name[:-5] for item in folder.iterdir() if item.name.endswith(".yaml")}
+        except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+            continue
+    return sorted(found)

@@ -7,8 +7,8 @@ Steps: compose the same config ``zhnlp train`` would (same overrides); read the 
 examples into ``k`` folds, deterministically (``cv.seed``, default the config's ``seed``) and
 stratified by label (each example counts under its rarest label: the class for classification,
 the rarest entity type for NER); write each fold's train / dev examples as JSON lines and train
-fold ``i`` with ``zhnlp.train.train`` into ``<dir>/fold<i>`` (its config reads those files with
-:func:`build_jsonl_reader`). Then predict every example with the model that did not train on it.
+fold ``i`` with ``zhnlp.train.train`` into ``<dir>/fold<i>`` (its config reads those files with the
+``jsonl`` dataset: :data:`jsonl`). Then predict every example with the model that did not train on it.
 
 The cv folder holds:
     fold<i>/             a normal run folder (checkpoints, metrics.json, fold data under data/)
@@ -36,10 +36,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-from zhnlp.builders import build, target_of
+from zhnlp import registry
 from zhnlp.config import compose_with_choices
 from zhnlp.errors import ConfigError, DataError
 from zhnlp.outputs import metrics_table, public_example, write_metrics
+from zhnlp.textio import read_jsonl
+from zhnlp.types import DatasetSpec
 
 OPTIONS = {"folds": 5, "use_dev": True, "seed": None, "stratify": True, "dir": None, "fold_test": False,
            "ensemble_test": True}
@@ -56,20 +58,17 @@ def build_jsonl_reader() -> Callable[..., list[dict]]:
 
     def read(path: str, key: str | None = None) -> list[dict]:
         examples = []
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    example = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(path, number, f"invalid JSON ({exc.msg}).") from exc
-                if not isinstance(example, dict) or not isinstance(example.get("text"), str):
-                    raise DataError(path, number, "expected a JSON object with a string 'text'.")
-                examples.append({**example, "_file": str(path), "_line": number})
+        for number, example in read_jsonl(path, key):
+            if not isinstance(example.get("text"), str):
+                raise DataError(path, number, "expected a JSON object with a string 'text'.")
+            examples.append({**example, "_file": str(path), "_line": number})
         return examples
 
     return read
+
+
+jsonl = DatasetSpec(build=build_jsonl_reader, label_kind=None,
+                    description="examples stored as JSON lines, any gold (zhnlp cv fold files)")
 
 
 def write_jsonl(path: Path, examples: list[dict]) -> Path:
@@ -167,7 +166,7 @@ def fold_config(cfg: dict, train_path: Path, dev_path: Path, keep_test: bool) ->
     """The run config of one fold: the fold files through the JSONL reader."""
     out = copy.deepcopy(cfg)
     data = out["data"]
-    data["reader"] = {"_target_": "zhnlp.cv.build_jsonl_reader"}
+    data["name"], data["reader"] = "jsonl", {}
     data["train_path"], data["dev_path"] = str(train_path), str(dev_path)
     if not keep_test:
         data["test_path"] = None
@@ -209,7 +208,7 @@ def cross_validate(cfg: dict, run_dir: Path, folds: int = 5, use_dev: bool = Tru
         The metrics written to ``metrics.json``.
     """
     from zhnlp.ensemble import Ensemble
-    from zhnlp.predict import Predictor
+    from zhnlp.predict import load_model
 
     if runner is None:
         if cfg.get("runner") not in (None, "zhnlp.train.train"):
@@ -218,11 +217,12 @@ def cross_validate(cfg: dict, run_dir: Path, folds: int = 5, use_dev: bool = Tru
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     data = cfg["data"]
-    reader = build(data["reader"])
-    examples = list(reader(str(data["train_path"])))
+    registry.check_combination(cfg)
+    reader = registry.build_reader(data)
+    examples = list(reader(str(data["train_path"]), key="data.train_path"))
     if use_dev and data.get("dev_path"):
-        examples += reader(str(data["dev_path"]))
-    collect = target_of(cfg["head"]).collect_labels
+        examples += reader(str(data["dev_path"]), key="data.dev_path")
+    collect = registry.head_spec(cfg["head"]).collect_labels
     seed = cfg.get("seed", 0) if seed is None else seed
     assignment = assign_folds(examples, int(folds), int(seed), collect if stratify else None)
     check_folds(examples, assignment, int(folds), collect)
@@ -240,7 +240,7 @@ def cross_validate(cfg: dict, run_dir: Path, folds: int = 5, use_dev: bool = Tru
         print(f"\n=== zhnlp cv: fold {fold + 1}/{folds} ({len(examples) - len(dev_index)} train, "
               f"{len(dev_index)} dev) -> {fold_dir}", flush=True)
         fold_metrics.append(runner(fold_config(cfg, train_path, dev_path, fold_test), fold_dir))
-        predictor = Predictor.from_path(fold_dir)
+        predictor = load_model(fold_dir)
         predictions = predictor.predict_examples([{**examples[i], "_gold": False} for i in dev_index])
         for i, pred in zip(dev_index, predictions):
             oof[i] = pred
@@ -252,12 +252,13 @@ def cross_validate(cfg: dict, run_dir: Path, folds: int = 5, use_dev: bool = Tru
     with (run_dir / "oof.jsonl").open("w", encoding="utf-8") as out:
         for ex, fold, pred in zip(examples, assignment, oof):
             out.write(json.dumps({**public_example(ex), "fold": fold, "prediction": pred}, ensure_ascii=False) + "\n")
+    source = {"name": data["name"], "reader": data.get("reader") or {}}
     spec = {"_target_": "zhnlp.ensemble.load_ensemble", "runs": [f"fold{f}" for f in range(int(folds))],
-            "reader": data["reader"]}
+            "reader": source}
     (run_dir / "predictor.json").write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if ensemble_test and data.get("test_path"):
-        test = reader(str(data["test_path"]))
-        scores, _ = Ensemble(members, reader=data["reader"]).evaluate(test)
+        test = reader(str(data["test_path"]), key="data.test_path")
+        scores, _ = Ensemble(members, reader=source).evaluate(test)
         metrics.update({f"test/{k}": float(v) for k, v in scores.items()})
     write_metrics(run_dir, metrics)
     shown = {k: v for k, v in metrics.items() if k.count("/") == 1 and not k.startswith("cv_std/")}

@@ -5,99 +5,22 @@
     zhnlp ensemble RUN1 RUN2 ... --save DIR                    (zhnlp.load(DIR) -> the ensemble)
 
 Each member is anything ``zhnlp.load`` accepts (a run folder, a checkpoint, an ONNX export, a cv
-folder) and predicts on its own tokenization; the members' predictions are combined per example:
-
-NER (lists of ``{type, start, end, text}``)   span voting: an entity ``(type, start, end)`` is kept
-    when the (weighted) share of members predicting it is greater than ``vote`` (0.5: a strict
-    majority).
-single-label classification (``{label, prob, top_k}``)   soft voting: the members' class
-    probabilities are averaged (each member's head is asked for all classes, ``top_k = #labels``,
-    while the ensemble predicts), the output keeps the members' format and ``top_k`` length.
-multi-label classification (``{labels, probs}``)   probabilities averaged; a label is predicted when
-    its average reaches the average of the members' tuned thresholds (0.5 if a head has none).
-anything else   the (weighted) most frequent prediction; ties go to the earlier member.
+folder) and predicts on its own tokenization; the members' predictions are combined per example
+by the first member's head: its ``combine(predictions, weights, heads, vote)`` (e.g. NER: entity
+span voting, where ``vote`` is the weighted share of members an entity needs, strictly more than;
+classification: averaged probabilities), or else the (weighted) most frequent prediction, ties
+going to the earlier member.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections import Counter, defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from zhnlp.errors import ConfigError, ZhnlpError
-
-ENTITY_KEYS = {"type", "start", "end"}
-
-
-# ---- combining one example's member predictions ------------------------------------------------
-def _is_entity_list(pred: Any) -> bool:
-    return isinstance(pred, list) and all(isinstance(e, dict) and ENTITY_KEYS <= e.keys() for e in pred)
-
-
-def vote_spans(preds: Sequence[list[dict]], weights: Sequence[float], vote: float = 0.5) -> list[dict]:
-    """Entities predicted by more than ``vote`` of the (weighted) members, by (start, end, type)."""
-    votes: dict[tuple, float] = defaultdict(float)
-    first: dict[tuple, dict] = {}
-    for pred, w in zip(preds, weights):
-        for ent in {(e["type"], int(e["start"]), int(e["end"])): e for e in pred}.values():
-            key = (ent["type"], int(ent["start"]), int(ent["end"]))
-            votes[key] += w
-            first.setdefault(key, ent)
-    total = sum(weights)
-    kept = [key for key, v in votes.items() if v > vote * total + 1e-9]
-    return [first[key] for key in sorted(kept, key=lambda k: (k[1], k[2], k[0]))]
-
-
-def average_single(preds: Sequence[dict], weights: Sequence[float], top_k: int) -> dict:
-    """Average class probabilities from ``top_k`` lists; ``{label, prob, top_k}``."""
-    total = sum(weights)
-    probs: dict[str, float] = defaultdict(float)
-    order: dict[str, int] = {}
-    for pred, w in zip(preds, weights):
-        for label, p in pred["top_k"]:
-            probs[label] += w * float(p) / total
-            order.setdefault(label, len(order))
-    ranked = sorted(probs, key=lambda lab: (-probs[lab], order[lab]))
-    top = [[lab, round(probs[lab], 6)] for lab in ranked[:top_k]]
-    return {"label": top[0][0], "prob": top[0][1], "top_k": top}
-
-
-def average_multi(preds: Sequence[dict], weights: Sequence[float], thresholds: dict[str, float]) -> dict:
-    """Average per-label probabilities; ``{labels, probs}`` with labels at or above threshold."""
-    total = sum(weights)
-    probs: dict[str, float] = defaultdict(float)
-    for pred, w in zip(preds, weights):
-        for label, p in pred["probs"].items():
-            probs[label] += w * float(p) / total
-    ordered = {lab: round(probs[lab], 6) for lab in list(preds[0]["probs"]) + sorted(set(probs) - set(preds[0]["probs"]))}
-    return {"labels": [lab for lab, p in ordered.items() if p >= thresholds.get(lab, 0.5)], "probs": ordered}
-
-
-def majority(preds: Sequence[Any], weights: Sequence[float]) -> Any:
-    """The (weighted) most frequent prediction; ties go to the earliest member."""
-    score: Counter = Counter()
-    first: dict[str, Any] = {}
-    for pred, w in zip(preds, weights):
-        key = json.dumps(pred, sort_keys=True, ensure_ascii=False)
-        score[key] += w
-        first.setdefault(key, pred)
-    best = max(score.values())
-    return next(first[k] for k in first if score[k] == best)
-
-
-def combine(preds: Sequence[Any], weights: Sequence[float], vote: float = 0.5, top_k: int = 3,
-            thresholds: dict[str, float] | None = None) -> Any:
-    """One example's ensemble prediction from its members' predictions (see the module docstring)."""
-    if all(_is_entity_list(p) for p in preds):
-        return vote_spans(preds, weights, vote)
-    if all(isinstance(p, dict) and "top_k" in p for p in preds):
-        return average_single(preds, weights, top_k)
-    if all(isinstance(p, dict) and isinstance(p.get("probs"), dict) for p in preds):
-        return average_multi(preds, weights, thresholds or {})
-    return majority(preds, weights)
+from zhnlp.model import as_examples, combine_predictions
 
 
 # ---- the ensemble predictor -----------------------------------------------------------------------
@@ -105,12 +28,11 @@ class Ensemble:
     """Several loaded predictors behind one ``predict(texts)``.
 
     Args:
-        members: objects with ``predict_examples(examples, batch_size)`` and ``head`` (what
-            ``zhnlp.load`` returns).
+        members: what ``zhnlp.load`` returns (``predict_examples``, ``head``, ``labels``, ``cfg``).
         weights: one weight per member (default equal).
-        vote: NER span-voting share an entity must exceed.
-        reader: config of the dataset reader for labelled files (``zhnlp ensemble --data``);
-            default the first member's.
+        vote: the weighted share of members a set-valued item (an entity) must exceed.
+        reader: ``{"name": dataset, "reader": {options}}`` for labelled files (``zhnlp ensemble
+            --data``); default the first member's data config.
         names: member names for messages.
     """
 
@@ -126,58 +48,25 @@ class Ensemble:
         self.members, self.weights, self.vote = list(members), weights, float(vote)
         self.names = list(names) if names else [f"member{i}" for i in range(len(members))]
         self.head = members[0].head
-        self.labels = list(getattr(members[0], "labels", []) or [])
+        self.labels = list(members[0].labels)
         for name, member in zip(self.names[1:], self.members[1:]):
-            other = list(getattr(member, "labels", []) or [])
-            if sorted(other) != sorted(self.labels):
+            if sorted(member.labels) != sorted(self.labels):
                 raise ConfigError(f"ensemble members disagree on the label set: {self.names[0]} has {self.labels}, "
-                                  f"{name} has {other}. Ensemble runs trained on the same task and labels.")
-        cfg = dict(getattr(members[0], "cfg", {}) or {})
+                                  f"{name} has {list(member.labels)}. Ensemble runs trained on the same task and labels.")
+        cfg = dict(members[0].cfg or {})
         if reader is not None:
-            cfg["data"] = {**cfg.get("data", {}), "reader": reader}
+            cfg["data"] = {**cfg.get("data", {}), **reader}
         self.cfg = cfg
-        self.top_k = int(getattr(self.head, "top_k", 3))
-        self.thresholds = self._thresholds()
-
-    def _thresholds(self) -> dict[str, float]:
-        sums: dict[str, float] = defaultdict(float)
-        for member in self.members:
-            head = member.head
-            values = getattr(head, "thresholds", None)
-            labels = getattr(head, "labels", None)
-            cut = dict(zip(labels, values.tolist())) if values is not None and labels else {}
-            for label in self.labels:
-                sums[label] += cut.get(label, 0.5)
-        return {label: v / len(self.members) for label, v in sums.items()}
-
-    @contextmanager
-    def _all_classes(self):
-        """Heads (and nested ensembles) with ``top_k`` list every class while the ensemble predicts."""
-        saved = []
-        for member in self.members:  # a nested ensemble has its own top_k
-            owner = member if hasattr(member, "top_k") else member.head
-            labels = getattr(owner, "labels", None)
-            if hasattr(owner, "top_k") and labels:
-                saved.append((owner, owner.top_k))
-                owner.top_k = len(labels)
-        try:
-            yield
-        finally:
-            for owner, k in saved:
-                owner.top_k = k
 
     def predict_examples(self, examples: list[dict], batch_size: int = 64) -> list[Any]:
         """Combined predictions for example dicts (``text``, optional ``text_b``), in input order."""
-        with self._all_classes():
-            per_member = [m.predict_examples(examples, batch_size) for m in self.members]
-        return [combine(list(preds), self.weights, self.vote, self.top_k, self.thresholds) for preds in zip(*per_member)]
+        per_member = [m.predict_examples(examples, batch_size) for m in self.members]
+        heads = [m.head for m in self.members]
+        return [combine_predictions(heads, preds, self.weights, self.vote) for preds in zip(*per_member)]
 
     def predict(self, texts: Iterable[str] | str, batch_size: int = 64) -> list[Any]:
         """Predict for each text (same output format as the members)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        examples = [{"text": t, "_gold": False} if not isinstance(t, dict) else {**t, "_gold": False} for t in texts]
-        return self.predict_examples(examples, batch_size)
+        return self.predict_examples(as_examples(texts), batch_size)
 
     def evaluate(self, examples: list[dict], batch_size: int = 64) -> tuple[dict[str, float], list[Any]]:
         """The head's metrics of the ensemble's predictions on labelled examples, and the predictions."""
@@ -195,7 +84,7 @@ def load_ensemble(path: str | None = None, device: str = "cpu", runs: Sequence[s
         runs: member runs (anything ``zhnlp.load`` accepts).
         weights: one weight per run.
         vote: NER span-voting share.
-        reader: dataset reader config for labelled files.
+        reader: ``{"name": dataset, "reader": {options}}`` for labelled files.
 
     Returns:
         An :class:`Ensemble`.
@@ -230,9 +119,9 @@ def save_ensemble(directory: str | Path, runs: Sequence[str], weights: Sequence[
 # ---- files and the command ---------------------------------------------------------------------------
 def main(argv: list[str]) -> None:
     """``zhnlp ensemble RUN [RUN ...] (--input FILE | --data FILE | --save DIR) ...``."""
-    from zhnlp.builders import build
+    from zhnlp import registry
     from zhnlp.outputs import metrics_table
-    from zhnlp.predict import write_prediction_file
+    from zhnlp.predict import summary_line, write_prediction_file
 
     parser = argparse.ArgumentParser(prog="zhnlp ensemble", description="Combine several trained runs.")
     parser.add_argument("runs", nargs="+", help="run folders, checkpoints, ONNX exports or cv folders")
@@ -255,9 +144,9 @@ def main(argv: list[str]) -> None:
     if args.data:
         if not Path(args.data).is_file():
             raise ZhnlpError(f"{args.data}: data file not found.")
-        metrics, _ = ensemble.evaluate(build(ensemble.cfg["data"]["reader"])(args.data), args.batch_size)
+        metrics, _ = ensemble.evaluate(registry.build_reader(ensemble.cfg["data"])(args.data, key="--data"),
+                                       args.batch_size)
         print(metrics_table(metrics))
     if args.input:
-        n = write_prediction_file(ensemble, args.input, args.output, args.format, args.batch_size)
-        if args.output != "-":
-            print(f"Wrote {n} predictions to {args.output}", file=sys.stderr)
+        counts = write_prediction_file(ensemble, args.input, args.output, args.format, args.batch_size)
+        print(summary_line(counts, args.output), file=sys.stderr)

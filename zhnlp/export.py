@@ -2,27 +2,17 @@
 
 The graph takes the encoder's inputs (``input_ids``, ``attention_mask`` and whatever else its
 tokenizer returns: ``token_type_ids``, ``bigram_ids``, ``seg_ids`` ...), all (batch, seq) int64
-with dynamic batch and sequence axes, and returns
-
-    tags   (batch, seq) int64, -1 on padding   tagging heads; a CRF decodes inside the graph
-                                               (the head's ``export_decoder()``, scripted, so the
-                                               Viterbi loop stays a loop for any length)
-    probs  (batch, labels) float32            classification heads (softmax, or sigmoid for
-                                               multi-label)
+with dynamic batch and sequence axes, and returns what the head's ``export_part`` computes: a
+:class:`~zhnlp.types.GraphPart` naming its output and axes (a CRF head: ``tags`` (batch, seq),
+decoded inside the graph; a classification head: ``probs`` (batch, labels)). The head's
+``predict_from_export(output, batch)`` does the rest of its ``predict``.
 
 Tokenization and post-processing stay in Python and are exactly those of the run: the export
-folder keeps the run's config, labels, encoder asset files and the non-weight state (vocabularies,
-tuned thresholds) in ``assets.ckpt``; ``zhnlp.load(EXPORT_DIR)`` rebuilds tokenizer and head from
-them and runs the graph with onnxruntime (``predictor.json`` names :func:`load_onnx`).
-
-Heads take part through two optional methods (used when present):
-    export_forward(hidden (B,T,H), attention_mask (B,T)) -> Tensor    traceable tensor part
-    predict_from_export(output: Tensor, batch) -> list                 the rest of ``predict``
-and otherwise through built-in adapters found by duck typing: a CRF head (``export_decoder``,
-``emissions``, ``decode``), a per-token softmax tagger (``proj``, ``tags``) and a sequence
-classifier (``logits``, ``mode``; joint inputs only). Export uses the TorchScript-based exporter
-(``torch.onnx.export(..., dynamo=False)``); the result is checked against PyTorch on inputs of a
-different batch size and length than the ones traced.
+folder holds ``model/`` (the run's TaskModel saved without its parameters: config, encoder files,
+vocabularies and other non-weight state) and ``zhnlp.load(EXPORT_DIR)`` rebuilds tokenizer and
+head from it and runs the graph with onnxruntime (``predictor.json`` names :func:`load_onnx`).
+Export uses the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``); the result
+is checked against PyTorch on inputs of a different batch size and length than the ones traced.
 
 What is traced is a copy of the encoder with the export-time rewrites of :mod:`zhnlp.onnx_optimize`
 (equivalent modules onnxruntime runs faster: TextCNN as MatMuls, BERT on real tokens only; listed
@@ -33,141 +23,34 @@ approximation recorded with its agreement rate, never the default.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
-import shutil
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from zhnlp.data.collate import collate
-from zhnlp.data.datamodule import make_features
+from zhnlp.data.features import merge_windows
 from zhnlp.errors import ConfigError, ZhnlpError
-from zhnlp.module import merge_windows
+from zhnlp.model import TaskModel
 from zhnlp.onnx_optimize import export_modules
-from zhnlp.predict import Predictor, absolute_assets, find_checkpoint, read_checkpoint
-from zhnlp.types import last_hidden
+from zhnlp.predict import PIPELINE_FILE, load_model
+from zhnlp.types import has
 
 MODEL_FILE = "model.onnx"
 META_FILE = "export.json"
-ASSETS_FILE = "assets.ckpt"
+MODEL_DIR = "model"
 TRACE_TEXTS = ["张伟在北京大学读书。", "华为Mate60手机于2023年8月在深圳发布，售价5999元😀"]
 CHECK_TEXTS = ["李娜", "ＡＢＣ银行的王小明去了上海浦东机场，然后到杭州西湖边散步。", "2024年", "中国"]
 
 
-# ---- head adapters: tensor part (exported) + python part (kept) ------------------------------------
-class CrfPart(nn.Module):
-    """Emissions + scripted constrained Viterbi: (B,T,H), (B,T) -> tags (B,T)."""
-
-    def __init__(self, head: nn.Module):
-        super().__init__()
-        self.head = head
-        self.decoder = torch.jit.script(head.export_decoder())
-
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.bool()
-        return self.decoder(self.head.emissions(hidden, mask), mask)  # (B, T)
-
-
-class ArgmaxPart(nn.Module):
-    """Per-token argmax of the head's projection: (B,T,H) -> tags (B,T), -1 on padding."""
-
-    def __init__(self, head: nn.Module):
-        super().__init__()
-        self.head = head
-
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        tags = self.head.proj(hidden).argmax(-1)  # (B, T)
-        return tags.masked_fill(attention_mask == 0, -1)
-
-
-class ProbsPart(nn.Module):
-    """Pooled class probabilities: (B,T,H) -> (B,K)."""
-
-    def __init__(self, head: nn.Module):
-        super().__init__()
-        self.head = head
-
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        logits = self.head.logits(hidden, {"attention_mask": attention_mask})  # (B, K)
-        return torch.sigmoid(logits) if self.head.mode == "multi" else torch.softmax(logits, dim=-1)
-
-
-class HookPart(nn.Module):
-    """A head's own ``export_forward``."""
-
-    def __init__(self, head: nn.Module):
-        super().__init__()
-        self.head = head
-
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.head.export_forward(hidden, attention_mask)
-
-
-def _shadow(head: nn.Module, **methods: Callable) -> nn.Module:
-    """A shallow copy of ``head`` whose named methods / submodules are replaced (for ``predict``)."""
-    twin = copy.copy(head)
-    for name, fn in methods.items():
-        object.__setattr__(twin, name, fn)
-    return twin
-
-
-def _crf_python(head: nn.Module, tags: torch.Tensor, batch: dict) -> list:
-    twin = _shadow(head, emissions=lambda hidden, mask: hidden, decode=lambda emissions, mask: emissions)
-    return twin.predict(tags, batch)
-
-
-def _argmax_python(head: nn.Module, tags: torch.Tensor, batch: dict) -> list:
-    k = len(head.tags)
-    twin = _shadow(head, proj=lambda hidden: F.one_hot(hidden.clamp(min=0), k).float())
-    return twin.predict(tags, batch)
-
-
-def _probs_python(head: nn.Module, probs: torch.Tensor, batch: dict) -> list:
-    to_logits = torch.logit if head.mode == "multi" else torch.log
-    twin = _shadow(head, logits=lambda hidden, b: to_logits(hidden.float()))
-    return twin.predict(probs, batch)
-
-
-def _hook_python(head: nn.Module, output: torch.Tensor, batch: dict) -> list:
-    return head.predict_from_export(output, batch)
-
-
-ADAPTERS: dict[str, tuple[type[nn.Module], Callable, str]] = {
-    "hook": (HookPart, _hook_python, "output"),
-    "crf": (CrfPart, _crf_python, "tags"),
-    "argmax": (ArgmaxPart, _argmax_python, "tags"),
-    "probs": (ProbsPart, _probs_python, "probs"),
-}
-
-
-def adapter_name(head: nn.Module) -> str:
-    """Which adapter exports ``head``; ConfigError naming what is missing otherwise."""
-    if hasattr(head, "export_forward") and hasattr(head, "predict_from_export"):
-        return "hook"
-    if all(hasattr(head, a) for a in ("export_decoder", "emissions", "decode")):
-        return "crf"
-    if hasattr(head, "proj") and hasattr(head, "tags") and not hasattr(head, "crf"):
-        return "argmax"
-    if hasattr(head, "logits") and getattr(head, "mode", None) in ("single", "multi"):
-        if getattr(head, "pair_mode", "joint") != "joint":
-            raise ConfigError(f"head.pair_mode={head.pair_mode} pools each text by its special-token positions, which "
-                              f"the exported graph cannot see; export a run trained with head.pair_mode=joint.")
-        return "probs"
-    raise ConfigError(f"the head {type(head).__name__} cannot be exported: it has neither export_forward/"
-                      f"predict_from_export nor a CRF decoder, a per-token projection or class logits "
-                      f"(span heads such as global_pointer are not supported).")
-
-
 class ExportWrapper(nn.Module):
-    """Encoder + head tensor part, positional inputs in ``keys`` order (what the graph takes)."""
+    """Encoder + the head's tensor part, positional inputs in ``keys`` order (what the graph takes)."""
 
     def __init__(self, encoder: nn.Module, part: nn.Module, keys: list[str]):
         super().__init__()
@@ -175,14 +58,25 @@ class ExportWrapper(nn.Module):
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
         inputs = dict(zip(self.keys, tensors))
-        hidden = last_hidden(self.encoder(**inputs))  # (B, T, H)
+        hidden = self.encoder(**inputs)  # (B, T, H)
         return self.part(hidden, inputs["attention_mask"])
 
 
+def check_exportable(model: TaskModel) -> None:
+    """A ConfigError naming what is missing when the model cannot become one graph."""
+    head = model.head
+    if not (has(head, "export_part") and has(head, "predict_from_export")):
+        raise ConfigError(f"the head {type(head).__name__} cannot be exported to ONNX: it declares no export_part() / "
+                          f"predict_from_export() (see zhnlp.types.Head).")
+    if len(model.members) > 1:
+        raise ConfigError(f"this run is an ensemble of {len(model.members)} members (members={len(model.members)}); "
+                          f"export one graph per member is not supported: train with members=1 to export.")
+
+
 # ---- export ---------------------------------------------------------------------------------------
-def sample_batch(predictor: Predictor, texts: list[str]) -> dict:
-    examples = [{"text": t, "_gold": False} for t in texts]
-    return collate(make_features(examples, predictor.encoder.tokenizer, predictor.head, predictor.max_length))
+def sample_batch(model: TaskModel, texts: list[str]) -> dict:
+    """A collated batch of ``texts`` without gold, as prediction sees it."""
+    return collate(model.features([{"text": t, "_gold": False} for t in texts]))
 
 
 def _session(path: Path, threads: int | None = None):
@@ -202,10 +96,6 @@ def _session(path: Path, threads: int | None = None):
 
 def _feed(batch: dict, keys: list[str]) -> dict:
     return {k: batch[k].cpu().numpy() for k in keys}
-
-
-def _encoder_name(cfg: dict) -> str:
-    return str(cfg.get("encoder", {}).get("_target_", "?")).rsplit(".", 1)[-1].removeprefix("build_")
 
 
 def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 17, optimize: bool = True,
@@ -230,50 +120,49 @@ def export_onnx(run: str | Path, output: str | Path | None = None, opset: int = 
         ConfigError: the head cannot be exported.
         ZhnlpError: the encoder cannot be traced/exported, or the graph disagrees with PyTorch.
     """
-    ckpt_path = find_checkpoint(run)
-    run_dir = ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    source = Path(run)
+    run_dir = source if source.is_dir() else (source.parent.parent if source.parent.name == "checkpoints"
+                                              else source.parent)
     out = Path(output) if output else run_dir / "onnx"
-    predictor = Predictor.from_path(ckpt_path)
-    encoder, head = predictor.encoder.eval(), predictor.head.eval()
-    kind = adapter_name(head)
-    part_cls, _, output_name = ADAPTERS[kind]
-    batch = sample_batch(predictor, TRACE_TEXTS)
-    if kind == "probs" and hasattr(head, "pooling_kind"):
-        head.pooling_kind(batch)  # resolve pooling=auto from the offsets before tracing
+    model = load_model(run).eval()
+    check_exportable(model)
+    encoder, head = model.encoder, model.head
+    batch = sample_batch(model, TRACE_TEXTS)
+    graph = head.export_part(batch)
     keys = list(batch["encoder_keys"])
-    reference = ExportWrapper(encoder, part_cls(head), keys).eval()  # what the graph must equal
+    reference = ExportWrapper(encoder, graph.module, keys).eval()  # what the graph must equal
     rewritten, replaced = export_modules(encoder) if optimize else (encoder, [])
-    wrapper = ExportWrapper(rewritten.eval(), part_cls(head), keys).eval()  # what is traced
+    wrapper = ExportWrapper(rewritten.eval(), graph.module, keys).eval()  # what is traced
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / MODEL_FILE
     axes = {k: {0: "batch", 1: "seq"} for k in keys}
-    axes[output_name] = {0: "batch", 1: "seq"} if output_name == "tags" else {0: "batch"}
-    name = _encoder_name(predictor.cfg)
+    axes[graph.output] = dict(graph.axes)
+    name = model.config["encoder"].get("name", "?")
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # trace first (keeps the scripted CRF loop), then convert the traced module
+            # trace first (keeps a scripted decoder loop), then convert the traced module
             traced = torch.jit.trace(wrapper, tuple(batch[k] for k in keys), check_trace=False, strict=False)
             torch.onnx.export(traced, tuple(batch[k] for k in keys), str(model_path), input_names=keys,
-                              output_names=[output_name], dynamic_axes=axes, opset_version=opset, dynamo=False)
+                              output_names=[graph.output], dynamic_axes=axes, opset_version=opset, dynamo=False)
     except Exception as exc:  # the exporter raises many types; all mean "cannot export this model"
         reason = (str(exc).strip().splitlines() or [""])[0][:400].rstrip(".")
         raise ZhnlpError(f"cannot export encoder '{name}' ({type(encoder).__name__}) with head "
                          f"{type(head).__name__} to ONNX: {type(exc).__name__}: {reason}. The TorchScript exporter "
                          f"must trace the encoder's forward; ops without an ONNX equivalent or Python-side "
                          f"data-dependent logic prevent that.") from exc
-    check = sample_batch(predictor, CHECK_TEXTS)
+    check = sample_batch(model, CHECK_TEXTS)
     session = _session(model_path)  # the fp32 graph; verified here, the reference for --quantize
-    verify(reference, session, check, keys, output_name, name, replaced)
-    meta = {"adapter": kind, "inputs": keys, "output": output_name, "opset": opset, "encoder": name,
-            "rewrites": replaced, "source": str(ckpt_path)}
+    verify(reference, session, check, keys, graph.output, name, replaced)
+    meta = {"inputs": keys, "output": graph.output, "opset": opset, "encoder": name,
+            "rewrites": replaced, "source": str(run)}
     if quantize:
-        meta["quantize"] = quantize_int8(model_path, predictor, keys, output_name, quantize, fp32_session=session)
-    write_assets(out, ckpt_path, run_dir, predictor, meta)
+        meta["quantize"] = quantize_int8(model_path, model, keys, graph.output, quantize, fp32_session=session)
+    write_assets(out, model, meta)
     return out
 
 
-def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], output_name: str,
+def quantize_int8(model_path: Path, model: TaskModel, keys: list[str], output_name: str,
                   kind: str = "int8", fp32_session=None) -> dict:
     """Replace ``model_path`` by its dynamic int8 quantization; the fp32 graph stays as ``*.fp32.onnx``.
 
@@ -293,29 +182,29 @@ def quantize_int8(model_path: Path, predictor: Predictor, keys: list[str], outpu
     fp32 = model_path.with_name(model_path.stem + ".fp32.onnx")
     model_path.replace(fp32)
     quantize_dynamic(str(fp32), str(model_path), weight_type=QuantType.QInt8)
-    texts = dev_texts(predictor)
+    texts = dev_texts(model)
     a, b = fp32_session or _session(fp32), _session(model_path)
     same = total = 0
     for start in range(0, len(texts), 32):
-        batch = sample_batch(predictor, texts[start : start + 32])
+        batch = sample_batch(model, texts[start : start + 32])
         want = a.run([output_name], _feed(batch, keys))[0]
         got = b.run([output_name], _feed(batch, keys))[0]
-        if output_name == "probs":
-            want, got = want.argmax(-1), got.argmax(-1)  # (B,)
+        if want.dtype.kind == "f":  # scores: compare the argmax over the last axis
+            want, got = want.argmax(-1), got.argmax(-1)
         else:
-            real = want >= 0  # tags: -1 on padding
+            real = want >= 0  # ids: -1 on padding
             want, got = want[real], got[real]
         same, total = same + int((want == got).sum()), total + int(want.size)
     return {"type": kind, "fp32_model": fp32.name, "agreement": round(same / max(total, 1), 4), "texts": len(texts)}
 
 
-def dev_texts(predictor: Predictor, limit: int = 200) -> list[str]:
+def dev_texts(model: TaskModel, limit: int = 200) -> list[str]:
     """Up to ``limit`` texts of the run's dev split, or the check texts when it cannot be read."""
-    from zhnlp.builders import build
+    from zhnlp import registry
 
-    data = predictor.cfg.get("data", {})
+    data = model.config.get("data") or {}
     try:
-        texts = [ex["text"] for ex in build(data["reader"])(data["dev_path"])][:limit]
+        texts = [ex["text"] for ex in registry.build_reader(data)(data["dev_path"], key="data.dev_path")][:limit]
     except (KeyError, TypeError, OSError, ZhnlpError):  # no / unreadable dev split: the fixed texts
         texts = []
     return [t for t in texts if isinstance(t, str) and t] or list(CHECK_TEXTS)
@@ -338,40 +227,28 @@ def verify(wrapper: nn.Module, session, batch: dict, keys: list[str], output_nam
                          f"data-dependent control flow was frozen while tracing{hint}.")
 
 
-def write_assets(out: Path, ckpt_path: Path, run_dir: Path, predictor: Predictor, meta: dict) -> None:
-    """export.json, predictor.json, assets.ckpt (config, labels, non-weight state), encoder files."""
-    ckpt = read_checkpoint(ckpt_path)
-    hp = ckpt["hyper_parameters"]
-    weights = {f"encoder.{n}" for n, _ in predictor.encoder.named_parameters(remove_duplicate=False)}
-    weights |= {f"head.{n}" for n, _ in predictor.head.named_parameters(remove_duplicate=False)}
-    state = {k: v for k, v in ckpt["state_dict"].items() if k not in weights}
-    assets = hp.get("encoder_assets") or {}
-    for key in assets.get("_relative", []):
-        src, dst = run_dir / assets[key], out / assets[key]
-        if src.is_dir() and src.resolve() != dst.resolve():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-    torch.save({"hyper_parameters": {"cfg": hp["cfg"], "labels": hp["labels"], "encoder_assets": assets},
-                "state_dict": state}, out / ASSETS_FILE)
+def write_assets(out: Path, model: TaskModel, meta: dict) -> None:
+    """export.json, predictor.json and ``model/`` (the TaskModel without its parameters)."""
+    model.save_pretrained(out / MODEL_DIR, parameters=False)
     (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    from zhnlp.predict import PIPELINE_FILE
-
-    (out / PIPELINE_FILE).write_text(json.dumps({"_target_": "zhnlp.export.load_onnx"}, indent=2) + "\n", encoding="utf-8")
+    (out / PIPELINE_FILE).write_text(json.dumps({"_target_": "zhnlp.export.load_onnx"}, indent=2) + "\n",
+                                     encoding="utf-8")
 
 
 # ---- prediction with onnxruntime --------------------------------------------------------------------
-class OnnxPredictor(Predictor):
-    """A :class:`~zhnlp.predict.Predictor` whose encoder + head tensor part runs in onnxruntime.
+class OnnxPredictor:
+    """A TaskModel's tokenization and post-processing around its graph run by onnxruntime.
 
-    Tokenization, windows and post-processing are the run's own (rebuilt from the export folder).
-    With ``workers`` > 1 the batches of one call run concurrently, one core each: onnxruntime
-    releases the GIL for a whole graph run, so this scales where intra-op threads on small ops do not.
+    The same interface as a TaskModel for prediction (``predict``, ``predict_examples``,
+    ``evaluate``, ``head``, ``labels``, ``cfg``). With ``workers`` > 1 the batches of one call run
+    concurrently, one core each: onnxruntime releases the GIL for a whole graph run, so this
+    scales where intra-op threads on small ops do not.
     """
 
-    def __init__(self, encoder, head, cfg: dict, labels: list[str], session, meta: dict, workers: int = 1):
-        super().__init__(encoder, head, cfg, labels, device="cpu")
-        self.session, self.meta, self.workers = session, meta, max(1, int(workers))
+    def __init__(self, model: TaskModel, session, meta: dict, workers: int = 1):
+        self.model, self.session, self.meta, self.workers = model.eval(), session, meta, max(1, int(workers))
+        self.head, self.labels, self.cfg = model.head, model.labels, model.config
         self.keys, self.output_name = list(meta["inputs"]), meta["output"]
-        self._python = ADAPTERS[meta["adapter"]][1]
 
     def run_graph(self, batch: dict) -> torch.Tensor:
         """The graph's output for a collated batch."""
@@ -383,13 +260,14 @@ class OnnxPredictor(Predictor):
         if batch["input_ids"].size(1) == 0:  # only empty texts: nothing for the graph to see
             batch = {**batch, **{k: torch.zeros(batch[k].size(0), 1, dtype=torch.long) for k in self.keys}}
             batch["offsets"] = [[(0, 0)] for _ in batch["offsets"]]
-        preds = self._python(self.head, self.run_graph(batch), batch)
+        preds = self.head.predict_from_export(self.run_graph(batch), batch)
         return list(zip(batch["index"].tolist(), batch["examples"], preds))
 
     def predict_examples(self, examples: list[dict], batch_size: int = 64) -> list[Any]:
+        """Predictions for example dicts, in input order."""
         if not examples:
             return []
-        features, order = self.sorted_features(examples)
+        features, order = self.model.sorted_features(examples)
         size = min(batch_size, -(-len(order) // self.workers))  # enough batches to give every worker one
         chunks = [order[start : start + size] for start in range(0, len(order), size)]
         if self.workers > 1 and len(chunks) > 1:
@@ -399,6 +277,17 @@ class OnnxPredictor(Predictor):
             parts = [self._predict_chunk(features, chunk) for chunk in chunks]
         _, predictions = merge_windows(self.head, examples, [row for part in parts for row in part])
         return predictions
+
+    def predict(self, texts, batch_size: int = 64) -> list[Any]:
+        """Predict for each text (the run's output format)."""
+        from zhnlp.model import as_examples
+
+        return self.predict_examples(as_examples(texts), batch_size)
+
+    def evaluate(self, examples: list[dict], batch_size: int = 64) -> tuple[dict[str, float], list[Any]]:
+        """The head's metrics on labelled examples, and the predictions."""
+        predictions = self.predict_examples([{**ex, "_gold": False} for ex in examples], batch_size)
+        return self.head.evaluate(predictions, examples), predictions
 
 
 def load_onnx(path: str | Path, device: str = "cpu", threads: int | None = None, **_: Any) -> OnnxPredictor:
@@ -413,20 +302,11 @@ def load_onnx(path: str | Path, device: str = "cpu", threads: int | None = None,
     Returns:
         An :class:`OnnxPredictor`.
     """
-    from zhnlp.builders import build
-
     out = Path(path)
     meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
-    assets = read_checkpoint(out / ASSETS_FILE)
-    hp = assets["hyper_parameters"]
-    cfg, labels = hp["cfg"], list(hp["labels"])
-    encoder = build({**cfg["encoder"], **absolute_assets(hp.get("encoder_assets") or {}, out)})
-    head = build(cfg["head"])(hidden_size=encoder.hidden_size, labels=labels)
-    state = assets["state_dict"]
-    encoder.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("encoder.")}, strict=False)
-    head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")}, strict=False)
+    model = TaskModel.from_pretrained(out / MODEL_DIR)
     workers = int(threads) if threads else (os.cpu_count() or 1)
-    return OnnxPredictor(encoder, head, cfg, labels, _session(out / MODEL_FILE, 1), meta, workers)
+    return OnnxPredictor(model, _session(out / MODEL_FILE, 1), meta, workers)
 
 
 def main(argv: list[str]) -> None:

@@ -14,6 +14,8 @@ import copy
 
 from torch import nn
 
+from zhnlp.types import has
+
 
 def export_modules(module: nn.Module) -> tuple[nn.Module, list[str]]:
     """A copy of ``module`` with the export-time rewrites applied, and what was rewritten.
@@ -27,7 +29,7 @@ def export_modules(module: nn.Module) -> tuple[nn.Module, list[str]]:
     twin, replaced = copy.deepcopy(module), []
 
     def rewrite(sub: nn.Module) -> nn.Module | None:
-        return sub.export_module() if hasattr(sub, "export_module") else None
+        return sub.export_module() if has(sub, "export_module") else None
 
     def swap(parent: nn.Module) -> None:
         for attr, sub in list(parent.named_children()):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from zhnlp.builders import build
+from zhnlp.types import has
 
 
 def _split_decay(params: list[nn.Parameter], lr: float, weight_decay: float, name: str) -> list[dict]:
@@ -25,7 +26,7 @@ def _split_decay(params: list[nn.Parameter], lr: float, weight_decay: float, nam
 
 def encoder_groups(encoder: nn.Module, lr: float, weight_decay: float, layer_decay: float | None) -> list[dict]:
     """One group per encoder layer with ``lr * layer_decay ** depth_from_top`` (or one group)."""
-    if not layer_decay or not hasattr(encoder, "layer_groups"):
+    if not layer_decay or not has(encoder, "layer_groups"):
         return _split_decay(list(encoder.parameters()), lr, weight_decay, "encoder")
     layers = encoder.layer_groups()  # bottom (embeddings) to top
     groups, covered = [], set()
@@ -39,7 +40,7 @@ def encoder_groups(encoder: nn.Module, lr: float, weight_decay: float, layer_dec
 
 def head_groups(head: nn.Module, lr: float, weight_decay: float, group_lr: dict[str, float]) -> list[dict]:
     """Head parameters at ``lr``; named groups from ``head.param_groups()`` at ``group_lr[name]``."""
-    named = head.param_groups() if hasattr(head, "param_groups") else {}
+    named = head.param_groups() if has(head, "param_groups") else {}
     groups, covered = [], set()
     for name, params in named.items():
         groups += _split_decay(list(params), group_lr.get(name, lr), weight_decay, f"head.{name}")
@@ -48,12 +49,15 @@ def head_groups(head: nn.Module, lr: float, weight_decay: float, group_lr: dict[
     return groups + _split_decay(rest, lr, weight_decay, "head")
 
 
-def build_optimizer(cfg: dict[str, Any], encoder: nn.Module, head: nn.Module) -> torch.optim.Optimizer:
-    """The optimizer from ``cfg`` (the ``optim`` config): groups with their own learning rates."""
+def build_optimizer(cfg: dict[str, Any], model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer from ``cfg`` (the ``optim`` config) for every member of a TaskModel: groups
+    with their own learning rates (layer-wise decay, ``head_lr``, ``group_lr``)."""
     lr, wd = float(cfg["lr"]), float(cfg.get("weight_decay", 0.0))
     head_lr = float(cfg.get("head_lr") or lr)
-    groups = encoder_groups(encoder, lr, wd, cfg.get("layer_decay"))
-    groups += head_groups(head, head_lr, wd, dict(cfg.get("group_lr") or {}))
+    groups = []
+    for member in model.members:
+        groups += encoder_groups(member.encoder, lr, wd, cfg.get("layer_decay"))
+        groups += head_groups(member.head, head_lr, wd, dict(cfg.get("group_lr") or {}))
     return build(cfg["optimizer"])(groups, lr=lr)
 
 

@@ -11,12 +11,15 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from zhnlp.builders import build, target_of
+from zhnlp import registry
+from zhnlp.builders import build
 from zhnlp.data import DataModule
 from zhnlp.errors import ConfigError
+from zhnlp.model import TaskModel
 from zhnlp.module import TaskModule
 from zhnlp.outputs import metrics_table, write_metrics, write_predictions
 from zhnlp.plots import plot_curves
+from zhnlp.types import has
 
 
 class SaveOnCrash(Callback):
@@ -72,17 +75,6 @@ def build_trainer(cfg: dict, run_dir: Path, main_metric: str) -> tuple[L.Trainer
     return trainer, checkpoint
 
 
-def save_encoder_assets(encoder, run_dir: Path) -> dict:
-    """Let the encoder write its config/vocab files into the run; paths are kept run-relative."""
-    if not hasattr(encoder, "save_assets"):
-        return {}
-    assets = dict(encoder.save_assets(str(run_dir / "encoder")))
-    relative = [k for k, v in assets.items() if isinstance(v, str) and Path(v).is_relative_to(run_dir)]
-    for key in relative:
-        assets[key] = str(Path(assets[key]).relative_to(run_dir))
-    return {**assets, "_relative": relative}
-
-
 def train(cfg: dict, run_dir: Path) -> dict[str, float]:
     """Train, evaluate and write a run folder. ``cfg`` is the resolved config as a plain dict.
 
@@ -92,19 +84,18 @@ def train(cfg: dict, run_dir: Path) -> dict[str, float]:
     started = time.time()
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg["torch_threads"]))
+    registry.check_combination(cfg)
     L.seed_everything(cfg["seed"], workers=True, verbose=False)
     data = DataModule(**cfg["data"], seed=cfg["seed"])
-    encoder = build(cfg["encoder"])
-    head_builder = build(cfg["head"])  # partial: hidden_size and labels come below
-    collect = target_of(cfg["head"]).collect_labels
+    collect = registry.head_spec(cfg["head"]).collect_labels
     labels = collect(data.examples["train"])
     data.check_labels(labels, collect)
-    if hasattr(encoder, "fit"):
-        encoder.fit(data.train_texts())
-    head = head_builder(hidden_size=encoder.hidden_size, labels=labels)
-    assets = save_encoder_assets(encoder, run_dir)
-    data.prepare(encoder, head)
-    module = TaskModule(encoder, head, cfg, labels, assets)
+    model = TaskModel.build(cfg["encoder"], cfg["head"], labels, data.examples["train"],
+                            members=int(cfg.get("members") or 1), max_length=cfg["data"].get("max_length"),
+                            data=cfg["data"], assets_dir=run_dir / "model")
+    data.prepare(model)
+    module = TaskModule(model, cfg)
+    head = model.head
 
     trainer, checkpoint = build_trainer(cfg, run_dir, head.main_metric)
     trainer.fit(module, datamodule=data, ckpt_path=resolve_ckpt(cfg.get("ckpt_path")))
@@ -120,6 +111,7 @@ def train(cfg: dict, run_dir: Path) -> dict[str, float]:
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/seconds"] = round(time.time() - started, 1)
     if trainer.is_global_zero:
+        model.save_pretrained(run_dir / "model")  # the weights just evaluated: best checkpoint, EMA applied
         write_outputs(run_dir, metrics, final, head)
     return metrics
 
@@ -129,12 +121,12 @@ def write_outputs(run_dir: Path, metrics: dict[str, float], final: dict, head) -
     write_metrics(run_dir, metrics)
     split = "test" if final["stage"] == "test" else "dev"
     pred_path = write_predictions(run_dir / "predictions" / f"{split}.jsonl", final["examples"], final["predictions"])
-    extra = head.artifacts(final["predictions"], final["examples"], run_dir) if hasattr(head, "artifacts") else []
+    extra = head.artifacts(final["predictions"], final["examples"], run_dir) if has(head, "artifacts") else []
     curves = plot_curves(run_dir / "logs" / "metrics.csv", run_dir / "curves.png", head.main_metric)
     extra = [*extra, *([curves] if curves else [])]
     print("\nMetrics:\n" + metrics_table({k: v for k, v in metrics.items() if "/" in k and k.count("/") == 1}))
-    if hasattr(head, "report"):
+    if has(head, "report"):
         unprefixed = {k.split("/", 1)[1]: v for k, v in final["metrics"].items()}
         print(f"\n{split} set:\n" + head.report(unprefixed))
     print(f"\nRun folder: {run_dir}\n  metrics:     {run_dir / 'metrics.json'}\n  predictions: {pred_path}"
-          f"\n  checkpoints: {run_dir / 'checkpoints'}" + "".join(f"\n  also:        {path}" for path in extra))
+          f"\n  model:       {run_dir / 'model'}  (zhnlp.load)\n  checkpoints: {run_dir / 'checkpoints'}" + "".join(f"\n  also:        {path}" for path in extra))

@@ -17,18 +17,20 @@ EMA        exponential moving average of the trainable weights, updated after ev
            ``state_dict`` holds them, and they are left in the module when fit ends: the model that
            is evaluated, saved and loaded by ``zhnlp.load`` IS the EMA model. The raw weights
            travel in the callback's checkpoint state so ``ckpt_path=`` resumes training exactly.
-R-Drop     the head's training forward is run twice (different dropout masks); the loss becomes
+R-Drop     the model's training forward is run twice (different dropout masks); the loss becomes
            the mean of the two losses plus ``alpha`` times the symmetric KL divergence between the
-           two outputs. Implemented as a forward hook on ``pl_module.head``: no change to the
-           training step, one backward pass.
+           ``scores`` of the two :class:`~zhnlp.types.ModelOutput` (softmax over the last axis,
+           or per element when ``binary``, where ``scores_mask`` is set). Implemented as a forward
+           hook on ``pl_module.model``: no change to the training step, one backward pass.
 
-The embedding tables are found generically: ``encoder.get_input_embeddings()`` (or that of
-``encoder.model``, for wrappers of transformers models) when present, else every ``nn.Embedding``
-of the encoder with at least 64 rows (token vocabularies: e.g. the char and bigram tables; not
-segment, token-type or word-boundary tables). ``param_names`` (substrings of parameter names) overrides the choice.
+The embedding tables are what each encoder declares with ``input_embeddings()``, else every
+``nn.Embedding`` of the encoder with at least 64 rows (token vocabularies: e.g. the char and bigram
+tables; not segment, token-type or word-boundary tables). ``param_names`` (substrings of parameter
+names) overrides the choice.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
 import lightning as L
@@ -38,25 +40,26 @@ from torch import nn
 from torch.nn import functional as F
 
 from zhnlp.errors import ConfigError
+from zhnlp.types import ModelOutput, has
 
 MIN_VOCAB_ROWS = 64
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
-def embedding_params(encoder: nn.Module, param_names: Iterable[str] | None = None) -> list[tuple[str, nn.Parameter]]:
+def embedding_params(model: nn.Module, param_names: Iterable[str] | None = None) -> list[tuple[str, nn.Parameter]]:
     """The input-embedding weights adversarial training perturbs.
 
     Args:
-        encoder: the encoder module.
+        model: a TaskModel (every member's encoder counts) or a single encoder.
         param_names: substrings; if given, every trainable parameter whose name contains one.
 
     Returns:
-        (name, parameter) pairs, names relative to ``encoder``.
+        (name, parameter) pairs, names relative to ``model``.
 
     Raises:
         ConfigError: nothing matches, or the embeddings are frozen.
     """
-    named = dict(encoder.named_parameters())
+    named = dict(model.named_parameters())
     if param_names:
         found = [(n, p) for n, p in named.items() if any(s in n for s in param_names)]
         if not found:
@@ -64,20 +67,20 @@ def embedding_params(encoder: nn.Module, param_names: Iterable[str] | None = Non
                               f"Some names: {', '.join(list(named)[:8])}.")
     else:
         by_id = {id(p): n for n, p in named.items()}
-        table = None
-        for owner in (encoder, getattr(encoder, "model", None)):
-            getter = getattr(owner, "get_input_embeddings", None)
-            if callable(getter):
-                table = getter()
-                break
-        if isinstance(table, nn.Embedding) and id(table.weight) in by_id:
-            found = [(by_id[id(table.weight)], table.weight)]
-        else:
-            found = [(by_id[id(m.weight)], m.weight) for m in encoder.modules()
-                     if isinstance(m, nn.Embedding) and m.num_embeddings >= MIN_VOCAB_ROWS and id(m.weight) in by_id]
+        from zhnlp.model import TaskModel
+
+        encoders = [m.encoder for m in model.members] if isinstance(model, TaskModel) else [model]
+        found = []
+        for encoder in encoders:
+            if has(encoder, "input_embeddings"):
+                tables = list(encoder.input_embeddings())
+            else:
+                tables = [m.weight for m in encoder.modules()
+                          if isinstance(m, nn.Embedding) and m.num_embeddings >= MIN_VOCAB_ROWS]
+            found += [(by_id[id(p)], p) for p in tables if id(p) in by_id]
         if not found:
-            raise ConfigError("no input embedding table found in the encoder (no get_input_embeddings() and no "
-                              f"nn.Embedding with >= {MIN_VOCAB_ROWS} rows). Name it with param_names=[...].")
+            raise ConfigError("no input embedding table found in the encoder (it declares no input_embeddings() and has "
+                              f"no nn.Embedding with >= {MIN_VOCAB_ROWS} rows). Name it with param_names=[...].")
     frozen = [n for n, p in found if not p.requires_grad]
     if frozen:
         raise ConfigError(f"adversarial training perturbs {frozen}, which are frozen (requires_grad=False). "
@@ -87,15 +90,19 @@ def embedding_params(encoder: nn.Module, param_names: Iterable[str] | None = Non
 
 def batch_loss(trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> torch.Tensor:
     """The training loss of ``batch`` under the trainer's precision, scaled like Lightning's own
-    (divided by ``accumulate_grad_batches``). Uses ``head(hidden(batch), batch)`` of a TaskModule
-    (no logging), else ``training_step``."""
+    (divided by ``accumulate_grad_batches``): ``pl_module.model(batch).loss`` (no logging)."""
     with trainer.precision_plugin.train_step_context():
-        if hasattr(pl_module, "head") and hasattr(pl_module, "hidden"):
-            loss = pl_module.head(pl_module.hidden(batch), batch)["loss"]
-        else:
-            out = pl_module.training_step(batch, batch_idx)
-            loss = out["loss"] if isinstance(out, dict) else out
+        loss = _model(pl_module, "FGM/PGD")(batch).loss
     return loss / trainer.accumulate_grad_batches
+
+
+def _model(pl_module: L.LightningModule, trick: str) -> nn.Module:
+    """The TaskModel a trick works on (zhnlp's TaskModule holds it as ``model``)."""
+    from zhnlp.module import TaskModule
+
+    if not isinstance(pl_module, TaskModule):
+        raise ConfigError(f"{trick} needs zhnlp's TaskModule (got {type(pl_module).__name__}).")
+    return pl_module.model
 
 
 def backward(trainer: L.Trainer, loss: torch.Tensor) -> None:
@@ -132,8 +139,7 @@ class _Adversarial(Callback):
 
     def params(self, pl_module: L.LightningModule) -> list[nn.Parameter]:
         if self._params is None:
-            encoder = getattr(pl_module, "encoder", pl_module)
-            self._params = embedding_params(encoder, self.param_names)
+            self._params = embedding_params(_model(pl_module, type(self).__name__), self.param_names)
         return [p for _, p in self._params]
 
 
@@ -362,14 +368,6 @@ class EMA(Callback):
 
 
 # ---- R-Drop -------------------------------------------------------------------------------------
-def _pick(out: dict) -> tuple[str, torch.Tensor]:
-    for key in ("logits", "emissions", "scores"):
-        if isinstance(out.get(key), torch.Tensor):
-            return key, out[key]
-    raise ConfigError(f"R-Drop: the head's forward returns none of logits / emissions / scores "
-                      f"(keys: {sorted(out)}); give the head an rdrop_kl(out1, out2, batch) method.")
-
-
 def symmetric_kl(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None, binary: bool) -> torch.Tensor:
     """``(KL(p_a || p_b) + KL(p_b || p_a)) / 2`` averaged over the masked-in rows.
 
@@ -396,34 +394,18 @@ def symmetric_kl(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None, bi
     return (kl * m).sum() / m.sum().clamp(min=1.0)
 
 
-def rdrop_kl(head: nn.Module, out1: dict, out2: dict, batch: dict) -> torch.Tensor:
-    """KL term between two training passes of ``head``: its own ``rdrop_kl`` when it has one,
-    else on ``logits`` (B, K) / (B, T, K), CRF ``emissions`` (B, T, K) or span ``scores`` (B, L, T, T)."""
-    if hasattr(head, "rdrop_kl"):
-        return head.rdrop_kl(out1, out2, batch)
-    key, a = _pick(out1)
-    b = out2[key]
-    mask = batch.get("attention_mask")
-    if a.dim() == 2:  # (B, K) sequence classification
-        return symmetric_kl(a, b, None, binary=getattr(head, "mode", "single") == "multi")
-    if mask is None:
-        return symmetric_kl(a, b, None, binary=a.dim() == 4)
-    m = mask.bool()[:, : a.size(-2)]  # (B, T)
-    if a.dim() == 3:  # (B, T, K) per-token tags
-        return symmetric_kl(a, b, m, binary=False)
-    if a.dim() == 4:  # (B, L, T, T) span scores: cells with start <= end, both real tokens
-        t = a.size(-1)
-        upper = torch.ones(t, t, dtype=torch.bool, device=a.device).triu()
-        cells = m[:, None, :, None].to(a.device) & m[:, None, None, :].to(a.device) & upper  # (B, 1, T, T)
-        return symmetric_kl(a, b, cells, binary=True)
-    raise ConfigError(f"R-Drop: cannot compare head outputs '{key}' of shape {tuple(a.shape)}.")
+def rdrop_kl(out1: ModelOutput, out2: ModelOutput) -> torch.Tensor:
+    """The symmetric KL term between the scores of two training passes (an ensemble's: the mean over
+    its members)."""
+    if out1.members:
+        return torch.stack([rdrop_kl(a, b) for a, b in zip(out1.members, out2.members)]).mean()
+    if out1.scores is None:
+        raise ConfigError("R-Drop: the head's forward returned no scores (ModelOutput.scores) to compare.")
+    return symmetric_kl(out1.scores, out2.scores, out1.scores_mask, binary=out1.binary)
 
 
 class RDrop(Callback):
     """R-Drop regularisation (see the module docstring).
-
-    Needs a TaskModule-like ``pl_module`` with ``head`` and ``hidden(batch)``. The KL term uses the
-    head's ``rdrop_kl(out1, out2, batch)`` if it defines one, else :func:`rdrop_kl`.
 
     Args:
         alpha: weight of the symmetric KL term.
@@ -434,16 +416,12 @@ class RDrop(Callback):
             raise ConfigError(f"R-Drop alpha={alpha!r} must be >= 0.")
         self.alpha = float(alpha)
         self._handle = None
-        self._module: L.LightningModule | None = None
         self._active = False
         self._inside = False
         self.last_kl: float | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not (hasattr(pl_module, "head") and hasattr(pl_module, "hidden")):
-            raise ConfigError("R-Drop needs a module with .head and .hidden(batch) (zhnlp's TaskModule).")
-        self._module = pl_module
-        self._handle = pl_module.head.register_forward_hook(self._hook, with_kwargs=True)
+        self._handle = _model(pl_module, "R-Drop").register_forward_hook(self._hook)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         self._remove()
@@ -462,15 +440,14 @@ class RDrop(Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._active = False
 
-    def _hook(self, head: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
-        if not (self._active and head.training and not self._inside and isinstance(output, dict) and "loss" in output):
+    def _hook(self, model: nn.Module, args: tuple, output: ModelOutput) -> ModelOutput | None:
+        if not (self._active and model.training and not self._inside and output.loss is not None):
             return None
-        batch = args[1] if len(args) > 1 else kwargs["batch"]
         self._inside = True
         try:
-            second = head(self._module.hidden(batch), batch)  # (new dropout masks)
+            second = model(*args)  # (new dropout masks)
         finally:
             self._inside = False
-        kl = rdrop_kl(head, output, second, batch)
+        kl = rdrop_kl(output, second)
         self.last_kl = float(kl.detach())
-        return {**output, "loss": 0.5 * (output["loss"] + second["loss"]) + self.alpha * kl}
+        return replace(output, loss=0.5 * (output.loss + second.loss) + self.alpha * kl)

@@ -1,9 +1,7 @@
-"""The generic DataModule: read with a dataset-reader plugin, tokenise with the encoder's
-tokenizer, build targets with the head, batch with dynamic padding and length buckets."""
+"""The generic DataModule: read with the dataset's reader plugin, tokenise and build targets with the
+model (:meth:`zhnlp.model.TaskModel.features`), batch with dynamic padding and length buckets."""
 from __future__ import annotations
 
-import inspect
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,34 +9,24 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from zhnlp.builders import build
+from zhnlp import registry
 from zhnlp.data.collate import collate
 from zhnlp.data.sampler import BucketBatchSampler
 from zhnlp.errors import DataError
 
 SPLITS = ("train", "dev", "test")
-TOKENIZE_CHUNK = 2000
-
-
-def accepts_key(reader: Callable) -> bool:
-    """True when ``reader`` takes a ``key`` argument (the config key of the split it reads)."""
-    try:
-        params = inspect.signature(reader).parameters
-    except (TypeError, ValueError):
-        return False
-    return "key" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def read_split(reader: Callable, path: str | None, key: str) -> list[dict] | None:
     """Read one split; None when ``path`` is None. Missing or empty files are DataErrors.
 
-    Readers that accept ``key`` get it (e.g. ``"data.dev_path"``), for messages that name the
-    override to fix, or to tell which split of a shared file to return."""
+    The reader gets ``key`` (e.g. ``"data.dev_path"``), for messages that name the override to
+    fix, or to tell which split of a shared file to return."""
     if path is None:
         return None
     if not Path(path).is_file():
         raise DataError(path, None, f"file not found. Set {key}=/path/to/file (or fix data_root).")
-    examples = reader(str(path), key=key) if accepts_key(reader) else reader(str(path))
+    examples = reader(str(path), key=key)
     if not examples:
         raise DataError(path, None, f"no examples found (empty dataset). Check the file and {key}.")
     return examples
@@ -48,8 +36,8 @@ class DataModule(L.LightningDataModule):
     """Reads the splits once, then turns examples into features for a given encoder + head.
 
     Args:
-        name: dataset name (for run folder names and messages).
-        reader: config of the reader builder (``_target_`` + kwargs) or a ready callable.
+        name: the registered dataset name (builds the reader, with ``reader`` as its options).
+        reader: the reader's options, or a ready reader callable.
         train_path, dev_path, test_path: split files; ``test_path`` may be None.
         batch_size, eval_batch_size: rows per batch.
         num_workers: DataLoader workers.
@@ -59,9 +47,9 @@ class DataModule(L.LightningDataModule):
     def __init__(
         self,
         name: str,
-        reader: Any,
         train_path: str,
         dev_path: str,
+        reader: Any = None,
         test_path: str | None = None,
         batch_size: int = 32,
         eval_batch_size: int = 64,
@@ -73,7 +61,7 @@ class DataModule(L.LightningDataModule):
         super().__init__()
         self.name, self.batch_size, self.eval_batch_size = name, batch_size, eval_batch_size
         self.num_workers, self.max_length, self.seed = num_workers, max_length, seed
-        self.reader = reader if callable(reader) else build(reader)
+        self.reader = reader if callable(reader) else registry.build_reader({"name": name, "reader": reader or {}})
         self.paths = {"train": train_path, "dev": dev_path, "test": test_path}
         self.examples: dict[str, list[dict] | None] = {
             split: read_split(self.reader, self.paths[split], f"data.{split}_path") for split in SPLITS
@@ -98,21 +86,11 @@ class DataModule(L.LightningDataModule):
                     )
 
     # ---- features -----------------------------------------------------------------------
-    def prepare(self, encoder, head) -> None:
-        """Tokenise every split and build the head's targets."""
-        limit = self.max_length or getattr(encoder, "max_length", 512)
+    def prepare(self, model) -> None:
+        """Tokenise every split and build the head's targets (``model.features``)."""
         for split in SPLITS:
             if self.examples[split] is not None:
-                self.features[split] = make_features(self.examples[split], encoder.tokenizer, head, limit)
-
-    def train_texts(self) -> list[str]:
-        """Training texts (and second texts of pairs), for vocabulary building."""
-        out = []
-        for ex in self.examples["train"]:
-            out.append(ex["text"])
-            if ex.get("text_b"):
-                out.append(ex["text_b"])
-        return out
+                self.features[split] = model.features(self.examples[split])
 
     # ---- loaders ------------------------------------------------------------------------
     def _loader(self, split: str, train: bool) -> DataLoader:
@@ -148,54 +126,3 @@ class DataModule(L.LightningDataModule):
         """The examples behind the val/test loader, in feature ``example_index`` order."""
         split = "dev" if stage == "val" or "test" not in self.features else "test"
         return self.examples[split]
-
-
-def split_long(example: dict, head, max_chars: int) -> list[dict]:
-    """Windows of a long example if the head supports it, else the example itself."""
-    if len(example["text"]) <= max_chars:
-        return [example]
-    if hasattr(head, "split"):
-        return head.split(example, max_chars)
-    return [example]
-
-
-def make_features(examples: list[dict], tokenizer, head, max_length: int) -> list[dict]:
-    """Examples -> features ``{"inputs", "targets", "offsets", "example", "index"}``.
-
-    Texts longer than the encoder allows are split into windows by the head (``head.split``) when
-    it can merge them back, else truncated to ``max_length`` tokens with a counted warning.
-    """
-    rows: list[tuple[int, dict]] = []
-    max_chars = max(8, max_length - 2)
-    for index, ex in enumerate(examples):
-        rows += [(index, window) for window in split_long(ex, head, max_chars)]
-    features, truncated = [], 0
-    for start in range(0, len(rows), TOKENIZE_CHUNK):
-        chunk = rows[start : start + TOKENIZE_CHUNK]
-        texts = [ex["text"] for _, ex in chunk]
-        pairs = [ex.get("text_b") for _, ex in chunk]
-        kwargs = dict(return_offsets_mapping=True, add_special_tokens=True, truncation=False)
-        enc = tokenizer(texts, pairs, **kwargs) if any(p is not None for p in pairs) else tokenizer(texts, **kwargs)
-        columns = list(dict(enc).items())  # a plain list: BatchEncoding.items() is slow per call
-        for j, (index, ex) in enumerate(chunk):
-            encoding = {key: values[j] for key, values in columns}
-            if len(encoding["input_ids"]) > max_length:
-                truncated += 1
-                encoding = getattr(head, "truncate", truncate)(encoding, max_length)
-            offsets = [tuple(o) for o in encoding.pop("offset_mapping")]
-            targets = head.targets(ex, {**encoding, "offset_mapping": offsets}) if _has_gold(ex) else {}
-            inputs = {k: list(v) for k, v in encoding.items() if k != "special_tokens_mask"}
-            features.append({"inputs": inputs, "targets": targets, "offsets": offsets, "example": ex, "index": index})
-    if truncated:
-        warnings.warn(f"{truncated} text(s) longer than {max_length} tokens were truncated (the head cannot split them).")
-    return features
-
-
-def _has_gold(example: dict) -> bool:
-    return example.get("_gold", True)
-
-
-def truncate(encoding: dict, max_length: int) -> dict:
-    """Keep the first ``max_length - 1`` tokens and the last one (the closing special token)."""
-    keep = list(range(max_length - 1)) + [len(encoding["input_ids"]) - 1]
-    return {key: [values[i] for i in keep] for key, values in encoding.items()}

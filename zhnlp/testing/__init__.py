@@ -1,0 +1,1 @@
+"""Contract tests every installed zhnlp plugin must pass: ``pytest --pyargs zhnlp.testing``."""
