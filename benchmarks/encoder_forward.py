@@ -3,9 +3,9 @@
     python benchmarks/encoder_forward.py bert_wwm ernie albert_zh [nezha ...] \
         [--batch 32 --length 128 --runs 5 --threads N]
 
-Any registered encoder works if its builder carries a base-size recipe
-``builder.base_kwargs(tmp_dir) -> kwargs`` (like ``example_kwargs``, but hidden 768 / 12 layers,
-random weights, no network). The transformers encoders have one; for ``nezha`` without a recipe
+Any registered encoder works that has a base-size recipe ``recipe(tmp_dir) -> kwargs`` (like a
+spec's ``example_kwargs``, but hidden 768 / 12 layers, random weights, no network) in ``RECIPES``:
+the transformers encoders' is ``zhnlp_transformers.tiny.base_kwargs(name, tmp_dir)``; for ``nezha``
 the script writes a base config from ``zhnlp_nezha.modeling_nezha.NezhaConfig`` itself.
 Input: random token ids, full attention mask; timing: median of ``--runs`` timed forwards under
 ``torch.inference_mode`` after one warm-up.
@@ -18,12 +18,12 @@ import platform
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from zhnlp import registry
-from zhnlp.types import last_hidden
 
 
 def _nezha_base_kwargs(tmp_dir) -> dict:
@@ -40,21 +40,27 @@ def _nezha_base_kwargs(tmp_dir) -> dict:
     return {"pretrained": str(directory), "weights": False}
 
 
-FALLBACK_RECIPES = {"nezha": _nezha_base_kwargs}
+def _transformers_base_kwargs(name: str, tmp_dir) -> dict:
+    from zhnlp_transformers.tiny import base_kwargs
+
+    return base_kwargs(name, tmp_dir)
 
 
-def base_recipe(name: str, builder):
-    recipe = getattr(builder, "base_kwargs", None) or FALLBACK_RECIPES.get(name)
+RECIPES = {"nezha": _nezha_base_kwargs,
+           **{name: partial(_transformers_base_kwargs, name) for name in ("bert_wwm", "roberta_wwm", "ernie", "albert_zh")}}
+
+
+def base_recipe(name: str):
+    recipe = RECIPES.get(name)
     if recipe is None:
-        raise SystemExit(f"encoder '{name}' has no base-size recipe: attach "
-                         f"build_{name}.base_kwargs = lambda tmp_dir: {{...}} to its builder.")
+        raise SystemExit(f"encoder '{name}' has no base-size recipe: add one to RECIPES in {Path(__file__).name} "
+                         f"(known: {', '.join(sorted(RECIPES))}).")
     return recipe
 
 
 def measure(name: str, batch: int, length: int, runs: int) -> dict:
-    builder = registry.get("encoders", name)
     with tempfile.TemporaryDirectory() as tmp:
-        encoder = builder(**base_recipe(name, builder)(tmp)).eval()
+        encoder = registry.build_encoder({"name": name, **base_recipe(name)(tmp)}).eval()
     params = sum(p.numel() for p in encoder.parameters())
     vocab = len(encoder.tokenizer.get_vocab())
     generator = torch.Generator().manual_seed(0)
@@ -65,7 +71,7 @@ def measure(name: str, batch: int, length: int, runs: int) -> dict:
     with torch.inference_mode():
         for i in range(runs + 1):
             start = time.perf_counter()
-            hidden = last_hidden(encoder(input_ids, attention_mask, token_type_ids=token_type_ids))
+            hidden = encoder(input_ids, attention_mask, token_type_ids=token_type_ids)  # (B, T, H)
             if i:  # the first run is a warm-up
                 times.append(time.perf_counter() - start)
     assert hidden.shape == (batch, length, encoder.hidden_size)

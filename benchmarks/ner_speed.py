@@ -5,7 +5,7 @@ Compares, in one process on the same CLUENER sentences:
       every batch padded to a fixed max length (the way most public Chinese NER repos do it);
   (b) transformers ``pipeline("token-classification")`` for inference;
   zhnlp: the same encoder/CRF through zhnlp's TaskModule + Lightning (length buckets, dynamic
-      padding) for training, and ``Predictor.predict`` (inference_mode, batched Viterbi) for inference.
+      padding) for training, and ``TaskModel.predict`` (inference_mode, batched Viterbi) for inference.
 Prints medians over --repeats runs and the ratios.
 
     python benchmarks/ner_speed.py --data ../shared/datasets/cluener/train.json
@@ -111,16 +111,16 @@ def shipped_optim() -> dict:
 def time_zhnlp_train(directory, train, labels, batch_size) -> float:
     import lightning as L
 
-    import zhnlp
     from zhnlp.data import DataModule
+    from zhnlp.model import TaskModel
     from zhnlp.module import TaskModule
 
-    encoder = zhnlp.build_encoder("bert_wwm", pretrained=directory)
-    head = zhnlp.build_head("crf", hidden_size=encoder.hidden_size, labels=labels, lstm_layers=0)
-    data = DataModule("bench", reader=lambda path: train, train_path=__file__, dev_path=__file__, batch_size=batch_size)
-    data.prepare(encoder, head)
+    model = TaskModel.build({"name": "bert_wwm", "pretrained": directory}, {"name": "crf", "lstm_layers": 0}, labels)
+    data = DataModule("bench", reader=lambda path, key: train, train_path=__file__, dev_path=__file__,
+                      batch_size=batch_size)
+    data.prepare(model)
     cfg = {"optim": {**shipped_optim(), "lr": 1e-4, "weight_decay": 0.0, "scheduler": "constant"}}
-    module = TaskModule(encoder, head, cfg, labels)
+    module = TaskModule(model, cfg)
     trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_val_batches=0, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     start = time.perf_counter()
@@ -162,10 +162,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from zhnlp.predict import Predictor
+    from zhnlp.model import TaskModel
     from zhnlp_transformers.tiny import write_checkpoint
-
-    import zhnlp
 
     examples = read_cluener(args.data, max(args.train_samples, args.infer_samples))
     train, texts = examples[: args.train_samples], [ex["text"] for ex in examples[: args.infer_samples]]
@@ -178,9 +176,8 @@ def main() -> None:
         plain = PlainBertCrf(directory, len(tag_index))
         train_batches = plain_batches(train, vocab, tag_index, args.max_len, args.batch_size)
         infer_batches = plain_batches(examples[: args.infer_samples], vocab, tag_index, args.max_len, args.batch_size)
-        encoder = zhnlp.build_encoder("bert_wwm", pretrained=directory)
-        head = zhnlp.build_head("crf", hidden_size=encoder.hidden_size, labels=labels, lstm_layers=0)
-        predictor = Predictor(encoder, head, {"data": {}}, labels)
+        predictor = TaskModel.build({"name": "bert_wwm", "pretrained": directory}, {"name": "crf", "lstm_layers": 0},
+                                    labels).eval()
 
         # warm-up (first-call allocations, lazy imports) so every timed repeat measures steady state
         time_plain_infer(plain, infer_batches[:2])

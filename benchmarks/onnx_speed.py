@@ -53,9 +53,9 @@ def train_preset(name: str, tmp: Path) -> Path:
 
     overrides = list(PRESETS[name])
     if name == "bert_crf":
-        from zhnlp import registry
+        from zhnlp_transformers.tiny import base_kwargs
 
-        kwargs = registry.get("encoders", "bert_wwm").base_kwargs(tmp)
+        kwargs = base_kwargs("bert_wwm", tmp)
         overrides += [f"encoder.pretrained={kwargs['pretrained']}", "encoder.weights=false"]
     if name == "bert_tiny_crf":
         from ner_speed import SHARED_VOCAB, SIZE

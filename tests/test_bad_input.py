@@ -64,7 +64,7 @@ def test_empty_dataset(tmp_path):
 
 def test_load_without_checkpoint(tmp_path):
     (tmp_path / "checkpoints").mkdir()
-    with pytest.raises(ZhnlpError, match="no checkpoint found"):
+    with pytest.raises(ZhnlpError, match="no model found"):
         zhnlp.load(str(tmp_path))
 
 

@@ -11,9 +11,11 @@ import pytest
 import zhnlp
 from cli_helpers import explain, zhnlp as run_zhnlp
 from zhnlp.config import sample_path
+from zhnlp import registry
 from zhnlp.cv import assign_folds, build_jsonl_reader, check_folds, parse_args, summarize, write_jsonl
-from zhnlp_classify.heads import collect_labels as class_labels
-from zhnlp_ner.common import collect_entity_types
+
+class_labels = registry.get("heads", "classification").collect_labels
+collect_entity_types = registry.get("heads", "crf").collect_labels
 
 TINY_CLS = ["task=classify", "data=sample_cls", "encoder=textcnn", "encoder.char_dim=16", "encoder.bigram_dim=16",
             "encoder.seg_dim=4", "encoder.filters=16", "head.pooling=max", "trainer.max_epochs=2",

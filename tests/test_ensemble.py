@@ -1,8 +1,7 @@
-"""Ensembles (zhnlp.ensemble): span voting and probability averaging against brute force, then real
-runs through the Python API and the ``zhnlp ensemble`` command."""
+"""Ensembles: of finished runs at prediction time (zhnlp.ensemble, the ``zhnlp ensemble`` command) and
+of K members trained in one run (``members=K``); both combine predictions with the head's ``combine``."""
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,76 +11,53 @@ import torch
 
 import zhnlp
 from cli_helpers import explain, zhnlp as run_zhnlp
-from zhnlp.config import sample_path, to_plain
-from zhnlp.ensemble import Ensemble, average_single, combine, load_ensemble, majority, vote_spans
-from zhnlp.predict import Predictor
+from zhnlp import registry
+from zhnlp.config import compose_train_config, sample_path
+from zhnlp.data.collate import collate
+from zhnlp.ensemble import Ensemble, load_ensemble
+from zhnlp.model import majority
+from zhnlp.predict import load_model
 
 
-
-def ent(t, s, e):
-    return {"type": t, "start": s, "end": e, "text": "x" * (e - s)}
-
-
-def test_span_voting_against_brute_force():
-    candidates = [("PER", 0, 2), ("LOC", 3, 5), ("ORG", 3, 7), ("PER", 8, 9)]
-    for picks in itertools.product(range(1 << len(candidates)), repeat=3):
-        preds = [[ent(*c) for j, c in enumerate(candidates) if mask >> j & 1] for mask in picks]
-        got = {(e["type"], e["start"], e["end"]) for e in vote_spans(preds, [1.0, 1.0, 1.0])}
-        want = {c for c in candidates if sum(c in {(e["type"], e["start"], e["end"]) for e in p} for p in preds) >= 2}
-        assert got == want
-    preds = [[ent("PER", 0, 2)], [], []]  # weights: one heavy member outvotes two light ones
-    assert vote_spans(preds, [3.0, 1.0, 1.0]) == [ent("PER", 0, 2)]
-    assert vote_spans(preds, [1.0, 1.0, 1.0]) == []
-    assert vote_spans([[ent("PER", 0, 2)], []], [1.0, 1.0]) == []  # a tie is not a majority
-    assert vote_spans([[ent("PER", 0, 2)], []], [1.0, 1.0], vote=0.4) == [ent("PER", 0, 2)]
-
-
-def test_soft_voting_averages_probabilities():
-    a = {"label": "x", "prob": 0.6, "top_k": [["x", 0.6], ["y", 0.3], ["z", 0.1]]}
-    b = {"label": "y", "prob": 0.5, "top_k": [["y", 0.5], ["z", 0.4], ["x", 0.1]]}
-    out = average_single([a, b], [1.0, 1.0], top_k=2)
-    assert out == {"label": "y", "prob": 0.4, "top_k": [["y", 0.4], ["x", 0.35]]}
-    assert combine([a, b], [3.0, 1.0], top_k=3)["label"] == "x"
-    multi = [{"labels": ["p"], "probs": {"p": 0.9, "q": 0.2}}, {"labels": [], "probs": {"p": 0.3, "q": 0.6}}]
-    out = combine(multi, [1.0, 1.0], thresholds={"p": 0.5, "q": 0.45})
-    assert out["probs"] == {"p": pytest.approx(0.6), "q": pytest.approx(0.4)} and out["labels"] == ["p"]
+def test_majority_vote_is_the_fallback():
     assert majority(["a", "b", "b"], [1, 1, 1]) == "b" and majority(["a", "b"], [1, 1]) == "a"
+    assert majority([{"x": 1}, {"x": 2}], [1.0, 3.0]) == {"x": 2}
 
 
 class FakeMember:
-    """A predictor with fixed class probabilities; its head honours ``top_k`` like the real one."""
+    """A predictor that always predicts ``pred``; its head may declare ``combine``."""
 
-    def __init__(self, probs: dict[str, float]):
-        self.probs = probs
-        self.labels = sorted(probs)
-        self.head = SimpleNamespace(top_k=1, labels=self.labels, evaluate=lambda p, e: {"n": len(p)})
-        self.cfg = {"data": {"reader": {"_target_": "x"}}}
+    def __init__(self, pred, labels=("a", "b"), combine=None):
+        self.pred, self.labels = pred, list(labels)
+        self.head = SimpleNamespace(evaluate=lambda p, e: {"n": len(p)}, combine=combine)
+        self.cfg = {"data": {"name": "sample_cls", "reader": {}}}
 
     def predict_examples(self, examples, batch_size=64):
-        ranked = sorted(self.probs.items(), key=lambda kv: -kv[1])[: self.head.top_k]
-        return [{"label": ranked[0][0], "prob": ranked[0][1], "top_k": [list(r) for r in ranked]} for _ in examples]
+        return [self.pred for _ in examples]
 
 
-def test_ensemble_asks_members_for_every_class():
-    # with top_k=1 each member would only report its own favourite; averaged fully, "c" wins
-    members = [FakeMember({"a": 0.5, "b": 0.1, "c": 0.4}), FakeMember({"a": 0.0, "b": 0.55, "c": 0.45})]
-    ens = Ensemble(members)
-    (out,) = ens.predict(["t"])
-    assert out["label"] == "c" and out["prob"] == pytest.approx(0.425) and len(out["top_k"]) == 1
-    assert [m.head.top_k for m in members] == [1, 1]  # restored
-    nested = Ensemble([ens, FakeMember({"a": 0.1, "b": 0.1, "c": 0.8})])
-    assert nested.predict(["t"])[0]["prob"] == pytest.approx((0.425 + 0.8) / 2)
+def test_ensemble_combines_with_the_heads_combine_or_the_majority():
+    calls = []
+
+    def combine(predictions, weights, heads, vote):
+        calls.append((predictions, weights, len(heads), vote))
+        return "combined"
+
+    members = [FakeMember("x", combine=combine), FakeMember("y"), FakeMember("y")]
+    assert Ensemble(members, weights=[1, 2, 3], vote=0.3).predict(["t"]) == ["combined"]
+    assert calls == [(["x", "y", "y"], [1.0, 2.0, 3.0], 3, 0.3)]
+    plain = [FakeMember("x"), FakeMember("y"), FakeMember("y")]
+    assert Ensemble(plain).predict(["t", "u"]) == ["y", "y"]
     with pytest.raises(zhnlp.ConfigError, match="label set"):
-        Ensemble([members[0], FakeMember({"a": 1.0})])
+        Ensemble([plain[0], FakeMember("z", labels=["a"])])
     with pytest.raises(zhnlp.ConfigError, match="weights"):
-        Ensemble(members, weights=[1.0])
+        Ensemble(plain, weights=[1.0])
 
 
 def tiny_run(tmp: Path, name: str, overrides: list[str]) -> Path:
-    from test_contracts import compose_config
     from zhnlp.train import train
 
-    cfg = to_plain(compose_config([*overrides, "trainer.enable_progress_bar=false"]))
+    cfg = compose_train_config([*overrides, "trainer.enable_progress_bar=false"])
     train(cfg, tmp / name)
     return tmp / name
 
@@ -97,18 +73,14 @@ def cls_runs(tmp_path_factory):
 
 
 def test_classification_ensemble_is_the_mean_of_member_probabilities(cls_runs):
-    members = [Predictor.from_path(r) for r in cls_runs]
+    members = [load_model(r) for r in cls_runs]
     texts = Path(sample_path("sample_cls/test.tsv")).read_text(encoding="utf-8").splitlines()[1:21]
     texts = [line.split("\t")[1] for line in texts]
-    for m in members:
-        m.head.top_k = len(m.labels)
     full = [m.predict(texts) for m in members]
-    for m in members:
-        m.head.top_k = 3
     ens = load_ensemble(runs=[str(r) for r in cls_runs])
     out = ens.predict(texts)
     for i, pred in enumerate(out):
-        mean = {lab: sum(dict(f[i]["top_k"])[lab] for f in full) / 2 for lab in members[0].labels}
+        mean = {lab: sum(f[i]["probs"][lab] for f in full) / 2 for lab in members[0].labels}
         best = max(mean, key=mean.get)
         assert pred["label"] == best and pred["prob"] == pytest.approx(mean[best], abs=1e-5)
         assert len(pred["top_k"]) == 3
@@ -126,7 +98,7 @@ def test_ensemble_command_predict_evaluate_save(cls_runs, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     loaded = zhnlp.load(str(tmp_path / "ens"))
     assert [r["prediction"] for r in rows] == loaded.predict(["中联银行完成新一轮融资", "球队夺得总冠军😀"])
-    metrics, _ = loaded.evaluate(zhnlp.builders.build(loaded.cfg["data"]["reader"])(dev))
+    metrics, _ = loaded.evaluate(registry.build_reader(loaded.cfg["data"])(dev, key="--data"))
     assert f"{metrics['acc'] * 100:6.2f}" in proc.stdout
     with pytest.raises(zhnlp.ZhnlpError, match="not found"):
         load_ensemble(runs=[str(cls_runs[0]), str(tmp_path / "nope")])
@@ -141,7 +113,7 @@ def test_ner_ensemble_votes_member_spans(tmp_path):
     base = ["encoder.char_dim=16", "encoder.bigram_dim=16", "encoder.seg_dim=8", "head.lstm_hidden=16",
             "trainer.max_epochs=1", "data.test_path=null", *data]
     runs = [tiny_run(tmp_path, f"ner{seed}", [*base, f"seed={seed}"]) for seed in (1, 2, 3)]
-    members = [Predictor.from_path(r) for r in runs]
+    members = [load_model(r) for r in runs]
     # make the members disagree: bias each CRF towards starting an entity of another type
     for m, tag in zip(members, ["B-PER", "B-LOC", "B-PER"]):
         with torch.no_grad():
@@ -149,6 +121,28 @@ def test_ner_ensemble_votes_member_spans(tmp_path):
     texts = ["张伟在北京大学读书。", "华为在深圳发布新手机"]
     per_member = [m.predict(texts) for m in members]
     out = Ensemble(members).predict(texts)
+    heads = [m.head for m in members]
     for i in range(len(texts)):
-        assert out[i] == vote_spans([p[i] for p in per_member], [1.0, 1.0, 1.0])
+        assert out[i] == members[0].head.combine([p[i] for p in per_member], [1.0] * 3, heads, 0.5)
         assert out[i] and all(e["type"] == "PER" for e in out[i])  # PER wins 2 to 1
+
+
+def test_members_train_together_and_predict_as_one(tmp_path):
+    """members=2: one run, two independently initialised members, combined by the head."""
+    run = tiny_run(tmp_path, "two", ["task=classify", "data=sample_cls", "encoder=textcnn", "encoder.char_dim=16",
+                                     "encoder.bigram_dim=16", "encoder.seg_dim=4", "encoder.filters=16",
+                                     "head.pooling=max", "trainer.max_epochs=1", "members=2"])
+    model = zhnlp.load(run)
+    assert len(model.members) == 2
+    first, second = (next(m.encoder.parameters()) for m in model.members)
+    assert first.shape == second.shape and not torch.equal(first, second)  # independent initialisation
+    texts = ["中联银行完成新一轮融资", "球队夺得总冠军"]
+    batch = collate(model.features([{"text": t, "_gold": False} for t in texts]))
+    with torch.no_grad():
+        per_member = [m.head.predict(m.encoder(**{k: batch[k] for k in batch["encoder_keys"]}), batch)
+                      for m in model.members]
+    order = batch["index"].tolist()
+    want = {i: model.head.combine(list(p), [1.0, 1.0], model.heads, 0.5) for i, p in zip(order, zip(*per_member))}
+    assert model.predict(texts) == [want[0], want[1]]
+    again = zhnlp.load(run / "model")  # the saved folder rebuilds both members
+    assert again.predict(texts) == model.predict(texts)

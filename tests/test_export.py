@@ -9,12 +9,11 @@ import pytest
 import torch
 
 import zhnlp
-from zhnlp.builders import build
-from zhnlp.config import sample_path, to_plain
+from zhnlp import registry
+from zhnlp.config import compose_train_config, sample_path
 from zhnlp.data.collate import collate
-from zhnlp.data.datamodule import make_features
-from zhnlp.export import (ADAPTERS, ExportWrapper, OnnxPredictor, adapter_name, export_onnx, load_onnx)
-from zhnlp.predict import Predictor
+from zhnlp.export import ExportWrapper, OnnxPredictor, check_exportable, export_onnx, load_onnx
+from zhnlp.predict import load_model
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -47,7 +46,6 @@ def tiny_ner_files(tmp: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One tiny trained run per kind (1 epoch)."""
-    from test_contracts import compose_config
     from zhnlp.train import train
 
     tmp = tmp_path_factory.mktemp("export")
@@ -58,24 +56,24 @@ def runs(tmp_path_factory):
         extra = [] if "task=classify" in overrides else ner_data
         encoder = next((o.split("=")[1] for o in overrides if o.startswith("encoder=")), None)
         if encoder in ("bert_wwm", "nezha"):
-            builder = zhnlp.registry.get("encoders", encoder)
-            extra += [f"encoder.pretrained={builder.example_kwargs(tmp)['pretrained']}"]
-        cfg = to_plain(compose_config([*overrides, *extra, "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]))
+            spec = registry.get("encoders", encoder)
+            extra += [f"encoder.pretrained={spec.example_kwargs(tmp)['pretrained']}"]
+        cfg = compose_train_config([*overrides, *extra, "trainer.max_epochs=1", "trainer.enable_progress_bar=false"])
         train(cfg, tmp / name)
         out[name] = tmp / name
     return out
 
 
-def split_texts(predictor: Predictor) -> list[str]:
-    data = predictor.cfg["data"]
-    return [ex["text"] for ex in build(data["reader"])(data["test_path"])]
+def split_texts(model) -> list[str]:
+    data = model.cfg["data"]
+    return [ex["text"] for ex in registry.build_reader(data)(data["test_path"], key="data.test_path")]
 
 
 @pytest.mark.parametrize("name", list(RUNS))
 def test_onnx_matches_pytorch(runs, name, tmp_path):
     out = export_onnx(runs[name], tmp_path / "onnx")
-    assert {p.name for p in out.iterdir()} >= {"model.onnx", "export.json", "assets.ckpt", "predictor.json"}
-    eager = Predictor.from_path(runs[name])
+    assert {p.name for p in out.iterdir()} >= {"model.onnx", "export.json", "model", "predictor.json"}
+    eager = load_model(runs[name])
     onnx = zhnlp.load(str(out))
     assert isinstance(onnx, OnnxPredictor)
     rewrites, op = REWRITES[name]
@@ -87,8 +85,9 @@ def test_onnx_matches_pytorch(runs, name, tmp_path):
         assert (op in ops) == (name == "bert_crf")  # BERT packs real tokens; TextCNN has no Conv left
     texts = split_texts(eager)
     # the tensor part, batch by batch: tags identical, probabilities within 1e-4
-    feats = make_features([{"text": t, "_gold": False} for t in texts], eager.encoder.tokenizer, eager.head, 512)
-    wrapper = ExportWrapper(eager.encoder, ADAPTERS[adapter_name(eager.head)][0](eager.head), onnx.keys).eval()
+    feats = eager.features([{"text": t, "_gold": False} for t in texts])
+    part = eager.head.export_part(collate(feats[:4])).module
+    wrapper = ExportWrapper(eager.encoder, part, onnx.keys).eval()
     for start in range(0, len(feats), 16):
         batch = collate(feats[start : start + 16])
         with torch.no_grad():
@@ -115,7 +114,7 @@ def test_export_command_and_metadata(runs, tmp_path):
 
     main(["export", str(runs["char_crf"]), "--format", "onnx", "--output", str(tmp_path / "x")])
     meta = json.loads((tmp_path / "x" / "export.json").read_text())
-    assert meta["adapter"] == "crf" and meta["output"] == "tags" and meta["encoder"] == "char"
+    assert meta["output"] == "tags" and meta["encoder"] == "char"
     assert meta["inputs"][0] == "input_ids" and "bigram_ids" in meta["inputs"]
     import onnx
 
@@ -124,7 +123,7 @@ def test_export_command_and_metadata(runs, tmp_path):
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param for d in dims] == ["batch", "seq"]
     loaded = load_onnx(tmp_path / "x", threads=2)
-    assert loaded.predict(["张伟在北京"]) == Predictor.from_path(runs["char_crf"]).predict(["张伟在北京"])
+    assert loaded.predict(["张伟在北京"]) == load_model(runs["char_crf"]).predict(["张伟在北京"])
     # onnxruntime's idle workers must sleep, not spin: spinning ones starve the torch post-processing
     # (and any torch model) in the same process of the CPU
     options = loaded.session.get_session_options()
@@ -135,7 +134,7 @@ def test_export_command_and_metadata(runs, tmp_path):
     sequential = load_onnx(tmp_path / "x", threads=1)
     assert sequential.workers == 1
     assert loaded.predict(texts, batch_size=4) == sequential.predict(texts, batch_size=4) == \
-        Predictor.from_path(runs["char_crf"]).predict(texts, batch_size=4)
+        load_model(runs["char_crf"]).predict(texts, batch_size=4)
 
 
 def test_untraceable_encoder_is_a_clear_error(runs, tmp_path, monkeypatch):
@@ -172,13 +171,17 @@ def test_shape_frozen_while_tracing_is_caught(runs, tmp_path, monkeypatch):
     assert not (tmp_path / "bad" / "predictor.json").exists()  # nothing loadable is left behind
 
 
-def test_unsupported_head_names_itself():
-    head = zhnlp.build_head("global_pointer", hidden_size=8, labels=["PER"])
-    with pytest.raises(zhnlp.ConfigError, match="GlobalPointerHead cannot be exported"):
-        adapter_name(head)
+def test_unsupported_head_names_itself(runs):
+    from zhnlp.model import TaskModel
+
+    model = load_model(runs["char_crf"])
+    span = TaskModel([(model.encoder, zhnlp.build_head("global_pointer", hidden_size=model.encoder.hidden_size,
+                                                       labels=["PER"]))], model.config)
+    with pytest.raises(zhnlp.ConfigError, match="GlobalPointerHead cannot be exported to ONNX: it declares no export_part"):
+        check_exportable(span)
     pair = zhnlp.build_head("classification", hidden_size=8, labels=["a", "b"], pair_mode="siamese", pooling="max")
     with pytest.raises(zhnlp.ConfigError, match="pair_mode=siamese"):
-        adapter_name(pair)
+        pair.export_part({"offsets": [[(0, 1)]]})
 
 
 def test_plain_export_keeps_the_modules(runs, tmp_path):
@@ -191,7 +194,7 @@ def test_plain_export_keeps_the_modules(runs, tmp_path):
     assert meta["rewrites"] == []
     assert any(node.op_type == "Conv" for node in onnx.load(str(tmp_path / "plain" / "model.onnx")).graph.node)
     texts = ["李娜在杭州", "", "ＡＢＣ银行的王小明去了上海浦东机场"]
-    got, want = load_onnx(tmp_path / "plain").predict(texts), Predictor.from_path(runs["textcnn_cls"]).predict(texts)
+    got, want = load_onnx(tmp_path / "plain").predict(texts), load_model(runs["textcnn_cls"]).predict(texts)
     assert [p["label"] for p in got] == [p["label"] for p in want]
 
 

@@ -32,6 +32,15 @@ class CrfLike(nn.Module):
         return {"crf": [self.transitions]}
 
 
+def model_of(encoder, head) -> nn.Module:
+    """What build_optimizer takes: a TaskModel-shaped module of (encoder, head) members."""
+    from zhnlp.model import Member
+
+    out = nn.Module()
+    out.members = nn.ModuleList([Member(encoder, head)])
+    return out
+
+
 def lr_of(optimizer, param):
     return next(g["lr"] for g in optimizer.param_groups if any(p is param for p in g["params"]))
 
@@ -40,7 +49,7 @@ def test_layer_decay_head_lr_and_named_groups():
     encoder, head = Layered(), CrfLike()
     cfg = {"optimizer": ADAMW, "lr": 1e-3, "weight_decay": 0.01, "layer_decay": 0.5, "head_lr": 2e-3,
            "group_lr": {"crf": 1e-2}}
-    opt = build_optimizer(cfg, encoder, head)
+    opt = build_optimizer(cfg, model_of(encoder, head))
     assert lr_of(opt, encoder.layers[2].weight) == pytest.approx(1e-3)      # top layer: lr
     assert lr_of(opt, encoder.layers[1].weight) == pytest.approx(5e-4)      # one below: lr * 0.5
     assert lr_of(opt, encoder.emb.weight) == pytest.approx(1e-3 * 0.5 ** 3)  # embeddings: lowest
@@ -55,7 +64,7 @@ def test_layer_decay_head_lr_and_named_groups():
 def test_frozen_parameters_are_left_out():
     encoder, head = Layered(), CrfLike()
     encoder.emb.weight.requires_grad_(False)
-    opt = build_optimizer({"optimizer": ADAMW, "lr": 1e-3}, encoder, head)
+    opt = build_optimizer({"optimizer": ADAMW, "lr": 1e-3}, model_of(encoder, head))
     assert all(p is not encoder.emb.weight for g in opt.param_groups for p in g["params"])
 
 

@@ -92,8 +92,8 @@ def test_vectors_preset_trains_with_tiny_vector_files(preset, shared, tmp_path):
     assert set(cfg["encoder"]["pretrained_embeddings"].values()) == {f"{vectors}/{name}.vec" for name in files}
     metrics = train(cfg, tmp_path / "run")
     assert 0.0 <= metrics[cfg["report_metric"]] <= 1.0
-    from zhnlp.predict import Predictor
+    import zhnlp
 
-    vocabs = Predictor.from_path(tmp_path / "run").encoder.tokenizer.vocabs
+    vocabs = zhnlp.load(tmp_path / "run").encoder.tokenizer.vocabs
     # tokens only the vector files have joined the vocabularies (pretrained_extend)
     assert "龘" in vocabs["input_ids"].stoi and "龘龘" in vocabs["bigram_ids"].stoi

@@ -11,11 +11,13 @@ import pytest
 import torch
 
 import zhnlp
-from zhnlp.pretrain import IGNORE, choose_positions, main, mask_tokens, pretrain, word_ids_for
+from zhnlp.pretrain import (IGNORE, build_masked_lm, choose_positions, main, mask_tokens, masked_lm_encoders,
+                            pretrain, word_ids_for)
+from zhnlp.types import MaskedLM
+from zhnlp.weights import read_weights
 
 CORPUS = ["张伟在北京大学读书，他喜欢学习中文。", "华为公司发布了新手机，价格很高。", "我们明天去上海开会。",
           "中国人民银行决定下调存款准备金率。", "他说这个问题很重要，我们要认真研究。"]
-
 
 
 def test_whole_words_are_masked_together():
@@ -77,8 +79,8 @@ def write_corpus(tmp_path: Path) -> Path:
 
 
 def tiny_checkpoint(kind: str, tmp_path: Path) -> Path:
-    builder = zhnlp.registry.get("encoders", kind)
-    return Path(builder.example_kwargs(tmp_path)["pretrained"])
+    """The tiny random checkpoint of the encoder spec's ``example_kwargs`` recipe."""
+    return Path(zhnlp.registry.get("encoders", kind).example_kwargs(tmp_path)["pretrained"])
 
 
 @pytest.mark.parametrize("kind", ["bert_wwm", "nezha"])
@@ -101,8 +103,6 @@ def test_mlm_loss_decreases_and_output_loads(kind, tmp_path):
 @pytest.mark.parametrize("kind", ["bert_wwm", "ernie", "albert_zh"])
 def test_convert_only_keeps_weights_and_mlm_head(kind, tmp_path):
     """steps=0 writes the start checkpoint back: same encoder weights, the hub MLM head kept."""
-    from zhnlp_transformers.checkpoint import read_weights
-
     source = tiny_checkpoint(kind, tmp_path)
     out = tmp_path / "out"
     result = pretrain(kind, str(source), "unused.txt", str(out), steps=0)
@@ -117,12 +117,10 @@ def test_convert_only_keeps_weights_and_mlm_head(kind, tmp_path):
 
 
 def test_from_scratch_with_config_and_vocab(tmp_path):
-    from zhnlp_transformers.tiny import write_checkpoint
-
-    config_only = write_checkpoint(tmp_path / "cfg", "bert", weights=False)
+    source = tiny_checkpoint("roberta_wwm", tmp_path)  # only its config.json and vocab.txt are used
     out = tmp_path / "out"
-    main(["--encoder", "roberta_wwm", "--pretrained", "none", "--config", str(config_only / "config.json"),
-          "--vocab", str(config_only / "vocab.txt"), "--corpus", str(write_corpus(tmp_path)), "--output", str(out),
+    main(["--encoder", "roberta_wwm", "--pretrained", "none", "--config", str(source / "config.json"),
+          "--vocab", str(source / "vocab.txt"), "--corpus", str(write_corpus(tmp_path)), "--output", str(out),
           "--steps", "3", "--batch-size", "4", "--max-length", "32", "--accelerator", "cpu", "--no-wwm"])
     encoder = zhnlp.build_encoder("roberta_wwm", pretrained=str(out))
     assert encoder.hidden_size == 32
@@ -130,10 +128,40 @@ def test_from_scratch_with_config_and_vocab(tmp_path):
     assert info["wwm"] is False and info["head_keys_loaded"] == 0 and info["steps"] == 3
 
 
+@pytest.mark.parametrize("kind", ["bert_wwm", "nezha"])
+def test_the_encoders_masked_lm_is_used(kind, tmp_path):
+    source = tiny_checkpoint(kind, tmp_path)
+    encoder, mlm = build_masked_lm(kind, source)
+    assert isinstance(mlm, MaskedLM) and isinstance(mlm, torch.nn.Module)
+    ids = torch.tensor([encoder.tokenizer("北京欢迎你")["input_ids"]])  # (1, T)
+    with torch.no_grad():
+        assert mlm(ids, torch.ones_like(ids)).shape == (1, ids.shape[1], len(encoder.tokenizer.get_vocab()))
+
+
+def test_pretrain_imports_no_plugin():
+    import ast
+
+    import zhnlp.pretrain as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [m for m in imported if m.startswith("zhnlp_")]
+
+
 def test_clear_errors(tmp_path):
     with pytest.raises(zhnlp.ConfigError, match="--config config.json and --vocab"):
         pretrain("bert_wwm", "none", "c.txt", str(tmp_path / "o"))
     with pytest.raises(zhnlp.ConfigError, match="not a checkpoint directory"):
         pretrain("bert_wwm", str(tmp_path), "c.txt", str(tmp_path / "o"))
-    with pytest.raises(zhnlp.ConfigError, match="not a pretrained-checkpoint encoder|no masked-LM model"):
+    with pytest.raises(zhnlp.ConfigError, match="encoder 'char' does not start from a checkpoint directory.*"
+                                                "Encoders with a masked-LM model .*bert_wwm.*nezha"):
         pretrain("char", str(tiny_checkpoint("bert_wwm", tmp_path)), "c.txt", str(tmp_path / "o"), steps=0)
+    with pytest.raises(zhnlp.PluginError, match="Unknown encoder 'bert_wm'"):
+        pretrain("bert_wm", str(tiny_checkpoint("bert_wwm", tmp_path)), "c.txt", str(tmp_path / "o"), steps=0)
+
+
+def test_masked_lm_encoders_lists_the_installed_ones():
+    names = masked_lm_encoders()
+    assert {"bert_wwm", "roberta_wwm", "ernie", "albert_zh", "nezha"} <= set(names)
+    assert not {"char", "bilstm", "textcnn", "word", "charword"} & set(names)

@@ -1,20 +1,37 @@
-"""Entry-point registry: discovery, unknown names, duplicates, broken plugins."""
+"""The registry: discovery, building by name, and one clear line for every plugin or config mistake."""
 from __future__ import annotations
 
 import pytest
 
 import zhnlp
 from zhnlp import registry
-from zhnlp.errors import PluginError
+from zhnlp.config import compose_train_config
+from zhnlp.errors import ConfigError, PluginError
 
 GOOD = """
 import torch
+import zhnlp
+
 class Enc(torch.nn.Module):
-    hidden_size = 4
+    max_length, num_special_tokens = 64, 0
     def __init__(self, width=4):
-        super().__init__(); self.hidden_size = width; self.tokenizer = None
+        super().__init__(); self.hidden_size = width; self.tokenizer = lambda *a, **k: {}
+    def forward(self, input_ids, attention_mask, **_):
+        return torch.zeros(*input_ids.shape, self.hidden_size)
+
+class NoMax(Enc):
+    max_length = None
+
 def build(width=4):
     return Enc(width)
+
+def build_crash(width=4):
+    return {}["width"]
+
+good = zhnlp.EncoderSpec(build=build)
+crash = zhnlp.EncoderSpec(build=build_crash)
+wrong_type = zhnlp.EncoderSpec(build=lambda: "an encoder")
+no_max = zhnlp.EncoderSpec(build=lambda: NoMax())
 """
 
 
@@ -27,7 +44,7 @@ def test_builtin_plugins_are_discovered_through_entry_points():
 
 
 def test_third_party_encoder_is_built_by_name(fake_dist):
-    fake_dist("acme-nlp", {"zhnlp.encoders": {"acme_enc": "acme_good:build"}}, {"acme_good": GOOD})
+    fake_dist("acme-nlp", {"zhnlp.encoders": {"acme_enc": "acme_good:good"}}, {"acme_good": GOOD})
     assert "acme_enc" in zhnlp.available()["encoders"]
     enc = zhnlp.build_encoder("acme_enc", width=7)
     assert enc.hidden_size == 7
@@ -44,7 +61,7 @@ def test_unknown_name_lists_available_and_closest():
 
 
 def test_duplicate_name_names_both_distributions(fake_dist):
-    fake_dist("other-nlp", {"zhnlp.encoders": {"char": "acme_good:build"}}, {"acme_good": GOOD})
+    fake_dist("other-nlp", {"zhnlp.encoders": {"char": "acme_good:good"}}, {"acme_good": GOOD})
     with pytest.raises(PluginError) as info:
         registry.plugins("encoders")
     assert "zhnlp" in str(info.value) and "other-nlp" in str(info.value)
@@ -81,3 +98,47 @@ def test_plugin_command_runs_with_zhnlp_warnings_and_errors(fake_dist, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["acme", "--bad"])
     assert exit_info.value.code == 2 and "zhnlp: error: --bad: not an option of acme" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("entry,message", [
+    ("build", "the entry point acme_good:build is a function, not a zhnlp.EncoderSpec"),
+    ("crash", "encoder 'acme_x' from acme-nlp failed to build: KeyError: 'width'"),
+    ("wrong_type", "encoder 'acme_x' built a str, not a torch.nn.Module"),
+    ("no_max", "encoder 'acme_x' (NoMax) lacks max_length, which zhnlp.types.Encoder requires"),
+])
+def test_a_faulty_plugin_is_one_line_naming_it(fake_dist, entry, message):
+    fake_dist("acme-nlp", {"zhnlp.encoders": {"acme_x": f"acme_good:{entry}"}}, {"acme_good": GOOD})
+    with pytest.raises(PluginError) as info:
+        zhnlp.build_encoder("acme_x")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_unknown_option_is_named_with_the_closest_one():
+    with pytest.raises(ConfigError, match=r"encoder.char_dims: encoder 'char' has no such option. Did you mean "
+                                          r"encoder.char_dim\?"):
+        registry.build_encoder({"name": "char", "char_dims": 8})
+    with pytest.raises(ConfigError, match="head.labels is set by zhnlp at run time"):
+        registry.build_head({"name": "crf", "labels": ["PER"]}, hidden_size=8, labels=["PER"])
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["task=classify", "head=crf"], "task=classify does not train head=crf (a ner head). Heads for task classify: "
+                                    "classification"),
+    (["head=classification"], "head=classification learns from label, but data=sample_ner gives entities examples. "
+                              "For data=sample_ner use head=crf | global_pointer | softmax"),
+    (["data=sample_cls"], "head=crf learns from entities, but data=sample_cls gives label examples"),
+    (["encoder=nosuch"], None),
+])
+def test_task_head_and_data_are_checked_together(overrides, message):
+    if message is None:  # an unknown config option is Hydra's to report
+        with pytest.raises(ConfigError):
+            compose_train_config(overrides)
+        return
+    with pytest.raises(ConfigError) as info:
+        registry.check_combination(compose_train_config(overrides))
+    assert message in str(info.value)
+
+
+def test_a_config_without_a_name_says_how_to_pick_one():
+    with pytest.raises(ConfigError, match="the head config must name a registered head with `name:`"):
+        registry.build_head({"lstm_layers": 1}, hidden_size=8, labels=["PER"])

@@ -26,6 +26,7 @@ def test_run_folder_has_everything(trained):
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert {p.name for p in (run_dir / "model").iterdir()} >= {"zhnlp.json", "model.safetensors"}
     assert (run_dir / "logs" / "metrics.csv").is_file()
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "curves.png" in proc.stdout
     rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -48,6 +49,26 @@ def test_load_predicts_with_original_offsets(trained):
     rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
     again = model.predict([r["text"] for r in rows[:20]])
     assert again == [r["prediction"] for r in rows[:20]]
+    # the saved model folder (safetensors, no pickle) and the best checkpoint give the same model
+    from zhnlp.model import TaskModel
+
+    for other in (zhnlp.load(str(run_dir / "model")), TaskModel.from_checkpoint(run_dir / "checkpoints" / "best.ckpt")):
+        assert other.predict([r["text"] for r in rows[:20]]) == again
+
+
+def test_predict_keeps_one_line_per_input_line(trained, tmp_path):
+    _, run_dir = trained
+    inputs = tmp_path / "in.txt"
+    lines = ["张伟在北京大学读书。", "", "   ", '{"id": "a7", "text": "李娜去了上海", "source": "web"}', "华为在深圳"]
+    inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = run_zhnlp("predict", str(run_dir), "--input", str(inputs), "-o", str(tmp_path / "out.jsonl"), cwd=tmp_path)
+    assert proc.returncode == 0, explain(proc)
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(out) == len(lines)
+    assert [o["text"] for o in out] == ["张伟在北京大学读书。", "", "", "李娜去了上海", "华为在深圳"]
+    assert out[1]["prediction"] == out[2]["prediction"] == []
+    assert out[3]["id"] == "a7" and out[3]["source"] == "web"
+    assert "5 texts (2 empty)" in proc.stderr
 
 
 def test_predict_writes_cluener_submission(trained, tmp_path):

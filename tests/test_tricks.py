@@ -13,10 +13,12 @@ from lightning.pytorch.plugins.precision import Precision
 import zhnlp
 from cli_helpers import explain, zhnlp as run_zhnlp
 from zhnlp.config import sample_path
+from zhnlp import registry
+from zhnlp.config import compose_train_config
 from zhnlp.data.collate import collate
-from zhnlp.data.datamodule import make_features
+from zhnlp.model import TaskModel, read_checkpoint
 from zhnlp.module import TaskModule
-from zhnlp.predict import Predictor, read_checkpoint
+from zhnlp.predict import load_model
 from zhnlp.tricks import EMA, FGM, PGD, RDrop, embedding_params, rdrop_kl, symmetric_kl
 
 EXAMPLES = [
@@ -37,9 +39,11 @@ def tiny_module(head: str = "softmax", seed: int = 0) -> tuple[TaskModule, dict]
     sample = Path(sample_path("sample_cls/train.tsv")).read_text(encoding="utf-8").splitlines()[1:40]
     encoder.fit([ex["text"] for ex in EXAMPLES] + sample)  # vocabularies of >= 64 entries
     kwargs = {"lstm_layers": 0} if head == "crf" else {}
-    model_head = zhnlp.build_head(head, hidden_size=encoder.hidden_size, labels=["LOC", "ORG", "PER"], **kwargs)
-    module = TaskModule(encoder, model_head, cfg={}, labels=["LOC", "ORG", "PER"]).eval()
-    batch = collate(make_features(EXAMPLES, encoder.tokenizer, model_head, 64))
+    labels = ["LOC", "ORG", "PER"]
+    model_head = zhnlp.build_head(head, hidden_size=encoder.hidden_size, labels=labels, **kwargs)
+    config = {"encoder": {"name": "char"}, "head": {"name": head, **kwargs}, "labels": labels}
+    module = TaskModule(TaskModel([(encoder, model_head)], config), cfg={}).eval()
+    batch = collate(module.model.features(EXAMPLES))
     return module, batch
 
 
@@ -48,7 +52,7 @@ def fake_trainer(accumulate: int = 1) -> SimpleNamespace:
 
 
 def loss_of(module, batch) -> torch.Tensor:
-    return module.head(module.hidden(batch), batch)["loss"]
+    return module.model(batch).loss
 
 
 def grads_of(module) -> dict[str, torch.Tensor]:
@@ -60,23 +64,30 @@ def clean_backward(module, batch) -> None:
     loss_of(module, batch).backward()
 
 
+CHAR_TABLE = "emb.char"  # substring of the char embedding table's parameter name
+
+
 def test_embedding_params_finds_vocabulary_tables():
     module, _ = tiny_module()
-    names = [n for n, _ in embedding_params(module.encoder, ["emb.char"])]
-    assert names == ["features.emb.char.weight"]
+    names = [n for n, _ in embedding_params(module.model, [CHAR_TABLE])]
+    assert len(names) == 1 and names[0].startswith("members.0.encoder.") and CHAR_TABLE in names[0]
+    default = [n for n, _ in embedding_params(module.model)]  # every table of >= 64 rows: char and bigram
+    assert names[0] in default and all(p.size(0) >= 64 for n, p in module.model.named_parameters() if n in default)
     with pytest.raises(zhnlp.ConfigError, match="matches no encoder parameter"):
-        embedding_params(module.encoder, ["nope"])
+        embedding_params(module.model, ["nope"])
 
 
-def test_embedding_params_uses_get_input_embeddings(tmp_path):
-    builder = zhnlp.registry.get("encoders", "bert_wwm")
-    encoder = builder(**builder.example_kwargs(tmp_path))
-    assert [n for n, _ in embedding_params(encoder)] == ["model.embeddings.word_embeddings.weight"]
+def test_embedding_params_uses_the_declared_input_embeddings(tmp_path):
+    spec = registry.get("encoders", "bert_wwm")
+    encoder = registry.build_encoder({"name": "bert_wwm", **spec.example_kwargs(tmp_path)})
+    (weight,) = encoder.input_embeddings()
+    found = embedding_params(encoder)
+    assert len(found) == 1 and found[0][1] is weight
 
 
 def test_fgm_adds_the_gradient_at_the_perturbed_embeddings():
     module, batch = tiny_module()
-    params = [p for _, p in embedding_params(module.encoder, ["emb.char", "emb.bigram"])]
+    params = [p for _, p in embedding_params(module.model, [CHAR_TABLE, "emb.bigram"])]
     originals = [p.detach().clone() for p in params]
     # reference: clean gradient + gradient at E + eps * g / ||g||, computed by hand
     clean_backward(module, batch)
@@ -91,7 +102,7 @@ def test_fgm_adds_the_gradient_at_the_perturbed_embeddings():
         for p, o in zip(params, originals):
             p.copy_(o)
     # the callback
-    fgm = FGM(epsilon=0.5, param_names=["emb.char", "emb.bigram"])
+    fgm = FGM(epsilon=0.5, param_names=[CHAR_TABLE, "emb.bigram"])
     clean_backward(module, batch)
     fgm.on_train_batch_start(None, module, batch, 0)
     fgm.on_after_backward(fake_trainer(), module)
@@ -114,13 +125,13 @@ def test_fgm_divides_by_gradient_accumulation():
     clean_backward(module, batch)
     fgm.on_after_backward(fake_trainer(accumulate=4), module)
     quarter = grads_of(module)
-    name = "head.proj.weight"
+    name = "model.members.0.head.proj.weight"
     torch.testing.assert_close(quarter[name] - clean[name], (full[name] - clean[name]) / 4)
 
 
 def test_pgd_matches_the_reference_loop():
     module, batch = tiny_module("crf")
-    params = [p for _, p in embedding_params(module.encoder)]
+    params = [p for _, p in embedding_params(module.model)]
     originals = [p.detach().clone() for p in params]
     eps, alpha, steps = 0.3, 0.2, 3
     clean_backward(module, batch)
@@ -155,15 +166,16 @@ def test_ema_average_swap_and_checkpoint():
     ema = EMA(decay=0.5, warmup=False)
     ema.setup(trainer, module, "fit")
     ema.on_train_start(trainer, module)
-    p = module.head.proj.weight
+    p = module.model.head.proj.weight
+    key = "model.members.0.head.proj.weight"
     w0 = p.detach().clone()
     with torch.no_grad():
         p.add_(1.0)
     ema.on_train_batch_end(trainer, module, None, None, 0)  # global_step unchanged: no update
-    torch.testing.assert_close(ema.shadow["head.proj.weight"], w0)
+    torch.testing.assert_close(ema.shadow[key], w0)
     trainer.global_step = 1
     ema.on_train_batch_end(trainer, module, None, None, 0)
-    torch.testing.assert_close(ema.shadow["head.proj.weight"], w0 + 0.5)
+    torch.testing.assert_close(ema.shadow[key], w0 + 0.5)
     raw = p.detach().clone()
     ema.on_validation_start(trainer, module)
     torch.testing.assert_close(p.detach(), w0 + 0.5)  # validation sees the EMA weights
@@ -171,9 +183,9 @@ def test_ema_average_swap_and_checkpoint():
     torch.testing.assert_close(p.detach(), raw)
     checkpoint = {"state_dict": module.state_dict()}
     ema.on_save_checkpoint(trainer, module, checkpoint)
-    torch.testing.assert_close(checkpoint["state_dict"]["head.proj.weight"], w0 + 0.5)
+    torch.testing.assert_close(checkpoint["state_dict"][key], w0 + 0.5)
     state = ema.state_dict()
-    torch.testing.assert_close(state["training_weights"]["head.proj.weight"], raw)
+    torch.testing.assert_close(state["training_weights"][key], raw)
     # resume: the module is loaded with the checkpoint (EMA) weights, the callback with its state
     module.load_state_dict(checkpoint["state_dict"])
     resumed = EMA(decay=0.5, warmup=False)
@@ -181,7 +193,7 @@ def test_ema_average_swap_and_checkpoint():
     resumed.setup(trainer, module, "fit")
     resumed.on_train_start(trainer, module)
     torch.testing.assert_close(p.detach(), raw)
-    torch.testing.assert_close(resumed.shadow["head.proj.weight"], w0 + 0.5)
+    torch.testing.assert_close(resumed.shadow[key], w0 + 0.5)
     ema.on_fit_end(trainer, module)
     torch.testing.assert_close(p.detach(), w0 + 0.5)
 
@@ -210,17 +222,17 @@ def test_symmetric_kl_against_formula():
 
 
 @pytest.mark.parametrize("head", ["softmax", "crf", "global_pointer"])
-def test_rdrop_loss_through_the_head_hook(head):
+def test_rdrop_loss_through_the_model_hook(head):
     module, batch = tiny_module(head)
     rdrop = RDrop(alpha=2.0)
     rdrop.on_fit_start(SimpleNamespace(), module)
     try:
         plain = loss_of(module, batch)  # not in a training batch: hook inactive
         rdrop.on_train_batch_start(None, module, batch, 0)
-        module.head.eval()  # eval: the hook leaves the output alone
+        module.model.eval()  # eval: the hook leaves the output alone
         torch.testing.assert_close(loss_of(module, batch), plain)
         module.train()
-        module.encoder.eval()  # encoder deterministic; the head's dropout differs between passes
+        module.model.encoder.eval()  # encoder deterministic; the head's dropout differs between passes
         torch.manual_seed(1)
         mixed = loss_of(module, batch)
         assert rdrop.last_kl is not None and rdrop.last_kl > 0
@@ -232,13 +244,14 @@ def test_rdrop_loss_through_the_head_hook(head):
         torch.testing.assert_close(mixed, 0.5 * (first + second) + 2.0 * rdrop.last_kl, rtol=1e-4, atol=1e-4)
     finally:
         rdrop.on_fit_end(None, module)
-    assert not module.head._forward_hooks
+    assert not module.model._forward_hooks
 
 
 def test_rdrop_kl_is_zero_for_identical_outputs():
     module, batch = tiny_module("crf")
-    out = module.head(module.hidden(batch), batch)
-    assert float(rdrop_kl(module.head, out, out, batch).detach()) == pytest.approx(0.0, abs=1e-6)
+    out = module.model(batch)
+    assert out.scores is not None and out.scores_mask is not None
+    assert float(rdrop_kl(out, out).detach()) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_trick_configs_compose_and_train(tmp_path):
@@ -259,22 +272,20 @@ def test_trick_configs_compose_and_train(tmp_path):
     raw = state["training_weights"]
     assert raw and any(not torch.equal(raw[k], ckpt["state_dict"][k]) for k in raw)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    model = Predictor.from_path(run_dir)
-    dev = zhnlp.builders.build(model.cfg["data"]["reader"])(model.cfg["data"]["dev_path"])
+    model = load_model(run_dir)
+    dev = registry.build_reader(model.cfg["data"])(model.cfg["data"]["dev_path"], key="data.dev_path")
     scores, _ = model.evaluate(dev)
     assert scores["acc"] == pytest.approx(metrics["val/acc"])
 
 
 def test_pgd_trains_ner(tmp_path):
-    from test_contracts import compose_config
-    from zhnlp.config import to_plain
     from zhnlp.train import train
 
     data = write_tiny_ner(tmp_path)
-    cfg = to_plain(compose_config([
+    cfg = compose_train_config([
         "encoder.char_dim=16", "encoder.bigram_dim=16", "encoder.seg_dim=8", "head.lstm_hidden=16",
         "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "+trick=[pgd,rdrop]",
-        "callbacks.pgd.steps=2", *data]))
+        "callbacks.pgd.steps=2", *data])
     metrics = train(cfg, tmp_path / "run")
     assert 0.0 <= metrics["val/f1"] <= 1.0
 
@@ -299,13 +310,11 @@ def test_adversarial_tricks_refuse_ddp():
 
 
 def test_every_trick_config_composes_and_builds():
-    from test_contracts import compose_config
     from zhnlp.builders import build
-    from zhnlp.config import to_plain
 
     names = sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "trick").glob("*.yaml"))
     assert names == ["ema", "fgm", "pgd", "rdrop"]
-    callbacks = to_plain(compose_config([f"+trick=[{','.join(names)}]"]))["callbacks"]
+    callbacks = compose_train_config([f"+trick=[{','.join(names)}]"])["callbacks"]
     assert sorted(callbacks) == names
     built = {name: build(spec) for name, spec in callbacks.items()}
     assert [type(built[n]).__name__ for n in names] == ["EMA", "FGM", "PGD", "RDrop"]

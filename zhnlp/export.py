@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zhnlp.data.collate import collate
+from zhnlp.data.collate import collate, nonempty
 from zhnlp.data.features import merge_windows
 from zhnlp.errors import ConfigError, ZhnlpError
 from zhnlp.model import TaskModel
@@ -256,10 +256,7 @@ class OnnxPredictor:
 
     def _predict_chunk(self, features: list[dict], chunk: list[int]) -> list[tuple]:
         """(index, example, prediction) for the features at ``chunk`` (one batch)."""
-        batch = collate([features[i] for i in chunk])
-        if batch["input_ids"].size(1) == 0:  # only empty texts: nothing for the graph to see
-            batch = {**batch, **{k: torch.zeros(batch[k].size(0), 1, dtype=torch.long) for k in self.keys}}
-            batch["offsets"] = [[(0, 0)] for _ in batch["offsets"]]
+        batch = nonempty(collate([features[i] for i in chunk]))  # only empty texts: one masked position
         preds = self.head.predict_from_export(self.run_graph(batch), batch)
         return list(zip(batch["index"].tolist(), batch["examples"], preds))
 

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from zhnlp import registry
-from zhnlp.data.collate import collate
+from zhnlp.data.collate import collate, nonempty
 from zhnlp.data.features import make_features, merge_windows
 from zhnlp.errors import ConfigError, ZhnlpError
 from zhnlp.types import ModelOutput, has
@@ -217,7 +217,7 @@ class TaskModel(nn.Module):
         stash = []
         try:
             for start in range(0, len(order), batch_size):
-                batch = collate([features[i] for i in order[start : start + batch_size]])
+                batch = nonempty(collate([features[i] for i in order[start : start + batch_size]]))
                 for key in batch["encoder_keys"]:
                     batch[key] = batch[key].to(device)
                 stash += list(zip(batch["index"].tolist(), batch["examples"], self.predict_batch(batch)))

@@ -18,9 +18,10 @@ file has one) or, if DIR holds only config.json and vocab.txt, from random weigh
 layout (config.json, vocab.txt, tokenizer files, model.safetensors with the MLM head) and loads as
 ``zhnlp train encoder=<same> encoder.pretrained=OUTPUT``.
 
-MLM models: an encoder may offer ``masked_lm() -> MaskedLM``; otherwise the config's
-``model_type`` picks BertForMaskedLM / ErnieForMaskedLM / AlbertForMaskedLM (transformers) or
-NezhaForMaskedLM (``zhnlp_nezha.modeling_nezha``).
+Encoders: any registered encoder whose builder takes ``pretrained`` and ``weights`` and that offers
+the optional ``masked_lm() -> zhnlp.types.MaskedLM`` (the encoder with its MLM head, e.g. the
+transformers and NEZHA plugins' encoders). The encoder's ``save_assets`` writes the config and
+vocabulary files, the MaskedLM's ``save_pretrained`` the weights.
 """
 from __future__ import annotations
 
@@ -34,15 +35,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from zhnlp.data.rawtext import read_raw_lines
-from zhnlp.errors import ConfigError
+from zhnlp import registry
+from zhnlp.errors import ConfigError, PluginError
+from zhnlp.textio import read_corpus_lines
+from zhnlp.types import MaskedLM, has
+from zhnlp.weights import WEIGHT_FILES
 
 IGNORE = -100
-TRANSFORMERS_MLM = {"bert": ("BertForMaskedLM", ("cls.",)), "ernie": ("ErnieForMaskedLM", ("cls.",)),
-                    "albert": ("AlbertForMaskedLM", ("predictions.",))}
 
 
 # ---- masking -----------------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def read_corpus(path: str | Path, tokenizer, max_length: int) -> list[dict]:
     """Tokenized pieces of the corpus: ``{"input_ids", "word_ids"}`` per piece of a line."""
     piece = max(8, max_length - 2)
     items = []
-    for line in read_raw_lines(path, "--corpus"):
+    for line in read_corpus_lines(path, "--corpus"):
         for start in range(0, len(line), piece):
             text = line[start : start + piece]
             enc = tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=max_length)
@@ -153,84 +154,60 @@ class MaskingCollator:
 
 
 # ---- MLM models ---------------------------------------------------------------------------------------
-class MaskedLM(nn.Module):
-    """An encoder's MLM model: ``forward(input_ids, attention_mask) -> (B, T, V)`` and ``save(dir)``.
+def takes_checkpoint(name: str) -> bool:
+    """Whether encoder ``name``'s builder takes ``pretrained`` and ``weights`` (a checkpoint directory)."""
+    import inspect
 
-    Args:
-        model: the MLM model (transformers ``*ForMaskedLM`` or ``NezhaForMaskedLM``).
-        kind: ``transformers`` or ``nezha``.
-        head_keys_loaded: how many MLM-head tensors came from the start checkpoint.
-    """
+    try:
+        params = inspect.signature(registry.get("encoders", name).build).parameters
+    except (PluginError, TypeError, ValueError):
+        return False
+    return {"pretrained", "weights"} <= set(params)
 
-    def __init__(self, model: nn.Module, kind: str, head_keys_loaded: int = 0):
-        super().__init__()
-        self.model, self.kind, self.head_keys_loaded = model, kind, int(head_keys_loaded)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-        return out if isinstance(out, torch.Tensor) else out.logits  # (B, T, V)
+def masked_lm_encoders() -> list[str]:
+    """The registered encoders that offer ``masked_lm()``: each checkpoint encoder is built once
+    from its spec's tiny ``example_kwargs`` recipe and asked (used for error messages only)."""
+    import warnings
 
-    def save(self, directory: Path) -> None:
-        """``model.safetensors`` (encoder under its prefix, MLM head keys) and, for transformers,
-        config.json."""
-        if self.kind == "transformers":
-            self.model.save_pretrained(str(directory))
-            return
-        from safetensors.torch import save_file
-
-        state, seen = {}, set()
-        for key, value in self.model.state_dict().items():
-            if value.data_ptr() in seen:  # tied decoder weight: stored once, as the word embeddings
+    names = []
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in sorted(registry.plugins("encoders")):
+            if not takes_checkpoint(name) or registry.get("encoders", name).example_kwargs is None:
                 continue
-            seen.add(value.data_ptr())
-            state[key] = value.detach().contiguous().cpu()
-        save_file(state, str(directory / "model.safetensors"))
+            try:
+                spec = registry.get("encoders", name)
+                encoder = registry.build_encoder({"name": name, **spec.example_kwargs(Path(tmp) / name)})
+            except Exception:  # a broken plugin leaves the list, nothing else
+                continue
+            if has(encoder, "masked_lm"):
+                names.append(name)
+    return names
 
 
-def _head_weights(directory: Path, prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """MLM-head tensors stored in a checkpoint directory (none when it has no weights file)."""
-    from zhnlp_transformers.checkpoint import WEIGHT_FILES, read_weights
-
-    if not any((directory / name).is_file() for name in WEIGHT_FILES):
-        return {}
-    return {k: v for k, v in read_weights(directory).items() if k.startswith(prefixes)}
+def no_masked_lm(name: str, why: str) -> ConfigError:
+    """The error for an encoder that cannot be pretrained, naming those that can."""
+    names = masked_lm_encoders()
+    return ConfigError(f"encoder '{name}' {why}, so zhnlp pretrain cannot train it. Encoders with a masked-LM "
+                       f"model (masked_lm()): {', '.join(names) or '(none installed)'}.")
 
 
-def _load_head(model: nn.Module, head: dict[str, torch.Tensor]) -> int:
-    own = model.state_dict()
-    usable = {k: v for k, v in head.items() if k in own and own[k].shape == v.shape}
-    if "cls.predictions.bias" in usable and "cls.predictions.decoder.bias" in own:
-        usable.setdefault("cls.predictions.decoder.bias", usable["cls.predictions.bias"])
-    model.load_state_dict(usable, strict=False)
-    return len(usable)
-
-
-def masked_lm(encoder: nn.Module, source: Path) -> MaskedLM:
-    """The MLM model for a zhnlp encoder, its encoder weights copied, the checkpoint's MLM head
-    loaded when ``source`` has one.
+def build_masked_lm(name: str, source: Path) -> tuple[torch.nn.Module, MaskedLM]:
+    """The encoder ``name`` built from the checkpoint directory ``source`` (its weights when the
+    folder has a weights file, else random ones) and its ``masked_lm()``.
 
     Raises:
-        ConfigError: the encoder has no known MLM model.
+        ConfigError: the encoder does not start from checkpoint directories or has no masked LM.
     """
-    if hasattr(encoder, "masked_lm"):
-        return encoder.masked_lm()
-    inner = getattr(encoder, "model", None)
-    model_type = getattr(encoder, "model_type", None) or getattr(getattr(inner, "config", None), "model_type", None)
-    if model_type in TRANSFORMERS_MLM:
-        import transformers
-
-        class_name, prefixes = TRANSFORMERS_MLM[model_type]
-        model = getattr(transformers, class_name)(inner.config)
-        model.base_model.load_state_dict(inner.state_dict())
-        return MaskedLM(model, "transformers", _load_head(model, _head_weights(source, prefixes)))
-    if type(inner).__name__ == "NezhaModel":
-        from zhnlp_nezha.modeling_nezha import NezhaForMaskedLM
-
-        model = NezhaForMaskedLM(encoder.config)
-        model.nezha.load_state_dict(inner.state_dict())
-        return MaskedLM(model, "nezha", _load_head(model, _head_weights(source, ("cls.",))))
-    raise ConfigError(f"encoder {type(encoder).__name__} has no masked-LM model (model_type={model_type!r}). "
-                      f"Pretraining supports bert_wwm, roberta_wwm, ernie, albert_zh and nezha.")
+    if not takes_checkpoint(name):
+        registry.get("encoders", name)  # an unknown name: the registry's message
+        raise no_masked_lm(name, "does not start from a checkpoint directory (no pretrained/weights options)")
+    weights = any((source / file).is_file() for file in WEIGHT_FILES)
+    encoder = registry.build_encoder({"name": name, "pretrained": str(source), "weights": weights})
+    if not has(encoder, "masked_lm"):
+        raise no_masked_lm(name, f"({type(encoder).__name__}) has no masked-LM model (no masked_lm())")
+    return encoder, encoder.masked_lm()
 
 
 # ---- training ------------------------------------------------------------------------------------------
@@ -241,7 +218,7 @@ def _module_class():
     from zhnlp.optim import schedule_factor
 
     class MLMModule(L.LightningModule):
-        """Masked-LM training of a :class:`MaskedLM` (AdamW, warmup + linear decay)."""
+        """Masked-LM training of a ``zhnlp.types.MaskedLM`` module (AdamW, warmup + linear decay)."""
 
         def __init__(self, mlm: MaskedLM, lr: float, weight_decay: float, warmup: float):
             super().__init__()
@@ -299,7 +276,7 @@ def pretrain(encoder: str, pretrained: str, corpus: str, output: str, steps: int
     """Masked-LM pretraining; writes ``output`` in hub layout (see the module docstring).
 
     Args:
-        encoder: zhnlp encoder name (``bert_wwm``, ``roberta_wwm``, ``ernie``, ``albert_zh``, ``nezha``).
+        encoder: a registered encoder name with ``masked_lm()`` (e.g. ``bert_wwm``, ``nezha``).
         pretrained: checkpoint directory to start from, or ``none`` (with ``config`` and ``vocab``).
         corpus: UTF-8 text file, one document or sentence per line.
         output: directory to write.
@@ -319,8 +296,6 @@ def pretrain(encoder: str, pretrained: str, corpus: str, output: str, steps: int
     from lightning.pytorch.loggers import CSVLogger
     from torch.utils.data import DataLoader
 
-    import zhnlp
-
     if steps < 0 or batch_size < 1 or max_length < 8:
         raise ConfigError("--steps must be >= 0, --batch-size >= 1 and --max-length >= 8.")
     if not 0.0 < mlm_prob < 1.0:
@@ -328,15 +303,10 @@ def pretrain(encoder: str, pretrained: str, corpus: str, output: str, steps: int
     out = Path(output)
     with tempfile.TemporaryDirectory() as tmp:
         source = source_dir(pretrained, config, vocab, Path(tmp))
-        weights = any((source / name).is_file() for name in ("model.safetensors", "pytorch_model.bin"))
-        try:
-            base = zhnlp.build_encoder(encoder, pretrained=str(source), weights=weights)
-        except TypeError as exc:
-            raise ConfigError(f"encoder '{encoder}' is not a pretrained-checkpoint encoder ({exc}); pretraining "
-                              f"supports bert_wwm, roberta_wwm, ernie, albert_zh and nezha.") from exc
-        mlm = masked_lm(base, source)
+        base, mlm = build_masked_lm(encoder, source)
         out.mkdir(parents=True, exist_ok=True)
-        base.save_assets(str(out))  # config.json, vocab.txt, tokenizer files
+        if has(base, "save_assets"):
+            base.save_assets(str(out))  # config.json, vocab.txt, tokenizer files
     losses: list[float] = []
     if steps:
         items = read_corpus(corpus, base.tokenizer, max_length)
@@ -353,7 +323,7 @@ def pretrain(encoder: str, pretrained: str, corpus: str, output: str, steps: int
         losses = module.losses
         if not trainer.is_global_zero:
             return {"losses": losses, "output": str(out), "head_keys_loaded": mlm.head_keys_loaded}
-    mlm.cpu().save(out)
+    mlm.cpu().save_pretrained(out)
     summary = {"encoder": encoder, "pretrained": str(pretrained), "corpus": str(corpus), "steps": steps,
                "batch_size": batch_size, "max_length": max_length, "lr": lr, "mlm_prob": mlm_prob, "wwm": wwm,
                "seed": seed, "head_keys_loaded": mlm.head_keys_loaded,
@@ -365,7 +335,9 @@ def pretrain(encoder: str, pretrained: str, corpus: str, output: str, steps: int
 def main(argv: list[str]) -> None:
     """``zhnlp pretrain ...`` (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="zhnlp pretrain", description="Masked-LM pretraining with whole-word masking.")
-    parser.add_argument("--encoder", required=True, help="bert_wwm | roberta_wwm | ernie | albert_zh | nezha")
+    parser.add_argument("--encoder", required=True,
+                        help="a registered encoder with a masked-LM model, e.g. bert_wwm | roberta_wwm | ernie | "
+                             "albert_zh | nezha")
     parser.add_argument("--pretrained", required=True, help="checkpoint directory, or 'none' (with --config/--vocab)")
     parser.add_argument("--corpus", required=True, help="UTF-8 text, one document or sentence per line")
     parser.add_argument("--output", required=True, help="where to write the pretrained checkpoint")

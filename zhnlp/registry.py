@@ -128,8 +128,9 @@ def get(kind: str, name: str) -> Any:
         raise PluginError(f"{kind[:-1]} '{name}' from {p.distribution} could not be imported (see warning above).")
     wanted = SPEC_TYPES.get(kind)
     if wanted is not None and not isinstance(value, wanted):
+        what = "function" if callable(value) and not isinstance(value, type) else type(value).__name__
         raise PluginError(f"{kind[:-1]} '{name}' from {p.distribution}: the entry point {p.value} is a "
-                          f"{type(value).__name__}, not a zhnlp.{wanted.__name__}. Register "
+                          f"{what}, not a zhnlp.{wanted.__name__}. Point it at "
                           f"`{name} = zhnlp.{wanted.__name__}(build=...)` (see docs/plugins.md).")
     return value
 

@@ -17,11 +17,12 @@ import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError
-from zhnlp_classic.branches import BranchEncoder
-from zhnlp_classic.context import BiLSTM, TextCNN
+from zhnlp.text import same_length
+from zhnlp.types import EncoderSpec
+from zhnlp_classic.context import TextCNN
 from zhnlp_classic.embeddings import FeatureEmbedding, Table, attach_pretrained
-from zhnlp_classic.encoders import ClassicEncoder, _check, _char_features
-from zhnlp_classic.text import cut, normalize
+from zhnlp_classic.encoders import ClassicEncoder, _char_features, _check, context_bilstm
+from zhnlp_classic.text import cut
 from zhnlp_classic.tokenizers import _END, CharTokenizer, _Ids
 from zhnlp_classic.vocab import SEP_ID, SPACE_ID, Vocab
 
@@ -66,11 +67,11 @@ class CharWordTokenizer(CharTokenizer):
     def build_vocabs(self, texts: Iterable[str]) -> dict[str, Vocab]:
         texts = list(texts)
         vocabs = super().build_vocabs(texts)
-        words = Counter(w for text in texts for w in cut(normalize(text)))
+        words = Counter(w for text in texts for w in cut(same_length(text)))
         words.pop(" ", None)
         vocabs["word_ids"] = Vocab.from_counts(words, self.word_min_freq, self.max_word_vocab)
         if self.trigram:
-            grams = Counter(g for text in texts for g in self.trigram_keys(normalize(text)))
+            grams = Counter(g for text in texts for g in self.trigram_keys(same_length(text)))
             vocabs["trigram_ids"] = Vocab.from_counts(grams, self.trigram_min_freq)
         return vocabs
 
@@ -83,11 +84,11 @@ class CharWordTokenizer(CharTokenizer):
     def encode_segment(self, text: str) -> dict[str, list]:
         out = super().encode_segment(text)
         ids: list[int] = []
-        for w in cut(normalize(text)):
+        for w in cut(same_length(text)):
             ids.extend([self._word[w]] * len(w))  # one id per character of the word
         out["word_ids"] = ids
         if self.trigram:
-            out["trigram_ids"] = list(map(self._trigram.__getitem__, self.trigram_keys(normalize(text))))
+            out["trigram_ids"] = list(map(self._trigram.__getitem__, self.trigram_keys(same_length(text))))
         return out
 
 
@@ -116,7 +117,7 @@ def build_charword(
     max_length: int = 512,
     pretrained_embeddings: str | dict[str, str] | None = None,
     pretrained_extend: int = 0,
-    context: str | Sequence[str] = "cnn",
+    context: str = "cnn",
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
     cnn_dropout: float = 0.3,
@@ -124,8 +125,7 @@ def build_charword(
     lstm_layers: int = 1,
     lstm_dropout: float = 0.3,
     concat_embeddings: bool = False,
-    branches: int = 1,
-) -> ClassicEncoder | BranchEncoder:
+) -> ClassicEncoder:
     """Char (+ bigram, + BMES) embeddings and the embedding of each char's jieba word, then a
     context layer.
 
@@ -141,26 +141,21 @@ def build_charword(
         word_min_freq: words seen fewer times in ``fit`` texts map to ``[UNK]``.
         max_word_vocab: keep at most this many words; None: no limit.
         word_unk_dropout: training-time probability of replacing a char's word id by ``[UNK]``.
-        context: ``cnn`` (TextCNN), ``bilstm`` or ``none`` (the embeddings themselves); with
-            ``branches: K`` also a list of K of them, one per branch (a mixed ensemble; the branches'
-            output widths must then be equal, e.g. ``filters * len(kernel_sizes) == 2 * lstm_hidden``).
+        context: ``cnn`` (TextCNN), ``bilstm`` or ``none`` (the embeddings themselves).
         kernel_sizes, filters, cnn_dropout: the TextCNN (``context: cnn``).
         lstm_hidden, lstm_layers, lstm_dropout: the BiLSTM (``context: bilstm``).
         concat_embeddings: concatenate the (dropped-out) embeddings to the context layer's output
             per token (TextRCNN-style; ignored with ``context: none``).
-        branches: K > 1 builds K independently initialised copies (embeddings + context) over
-            one tokenizer, outputs concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`);
-            use with the classification head's ``branches: K`` to train a K-model ensemble.
 
     Returns:
         ClassicEncoder; ``hidden_size`` is ``filters * len(kernel_sizes)`` (cnn),
         ``2 * lstm_hidden`` (bilstm) or the embedding width (none), plus the embedding width with
-        ``concat_embeddings``; times ``branches``.
+        ``concat_embeddings``.
     """
     _check("word_dim", word_dim, 1)
     _check("word_min_freq", word_min_freq, 1)
-    _check("branches", branches, 1)
-    contexts = branch_contexts(context, branches)
+    if context not in CONTEXTS:
+        raise ConfigError(f"encoder.context={context!r}: use one of {', '.join(CONTEXTS)}")
     base = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                           bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                           bigram_unk_dropout, dropout, project_dim, token_types, max_length, None)
@@ -169,38 +164,6 @@ def build_charword(
                             bigram=bigram, word_boundary=word_boundary, min_freq=min_freq,
                             bigram_min_freq=bigram_min_freq, max_vocab=max_vocab,
                             max_bigram_vocab=max_bigram_vocab, max_length=max_length)
-    built = [_branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,
-                     project_dim, token_types, max_length, ctx, kernel_sizes, filters, cnn_dropout, lstm_hidden,
-                     lstm_layers, lstm_dropout, concat_embeddings, (pretrained_embeddings, pretrained_extend))
-             for ctx in contexts]
-    if branches == 1:
-        return built[0]
-    widths = [b.hidden_size for b in built]
-    if len(set(widths)) > 1:
-        raise ConfigError(f"encoder.context={contexts}: the branches' output widths differ ({widths}); make "
-                          f"filters * len(kernel_sizes) (cnn) equal 2 * lstm_hidden (bilstm), and do not mix "
-                          f"'none' with the others unless concat_embeddings is false and the widths match.")
-    return BranchEncoder(built)
-
-
-def branch_contexts(context: str | Sequence[str], branches: int) -> list[str]:
-    """One context name per branch: ``context`` repeated, or the list given (checked)."""
-    contexts = [context] * branches if isinstance(context, str) else [str(c) for c in context]
-    if len(contexts) != branches:
-        raise ConfigError(f"encoder.context lists {len(contexts)} contexts for encoder.branches={branches}; "
-                          f"give one name, or one per branch.")
-    for name in contexts:
-        if name not in CONTEXTS:
-            raise ConfigError(f"encoder.context={context!r}: use one of {', '.join(CONTEXTS)} (or a list of them, "
-                              f"one per branch)")
-    return contexts
-
-
-def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_unk_dropout, dropout,
-            project_dim, token_types, max_length, context, kernel_sizes, filters, cnn_dropout,
-            lstm_hidden, lstm_layers, lstm_dropout, concat_embeddings, pretrained) -> ClassicEncoder:
-    """One embeddings + context stack over the tokenizer ``tok`` (see :func:`build_charword`);
-    ``pretrained``: (pretrained_embeddings, pretrained_extend)."""
     tables = list(base.tables.values()) + [Table("word", word_dim, vocab="word_ids",
                                                  unk_dropout=word_unk_dropout)]
     fields = {**base.fields, "word_ids": "word"}
@@ -208,7 +171,7 @@ def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_
         _check("trigram_dim", trigram_dim, 1)
         tables.append(Table("trigram", trigram_dim, vocab="trigram_ids", unk_dropout=bigram_unk_dropout))
         fields["trigram_ids"] = "trigram"
-    tables = attach_pretrained(tables, *pretrained, default="char")
+    tables = attach_pretrained(tables, pretrained_embeddings, pretrained_extend, default="char")
     feats = FeatureEmbedding(tok, tables, fields, dropout=dropout, project_dim=project_dim,
                              token_types=token_types)
     ctx = None
@@ -221,12 +184,15 @@ def _branch(tok, base, word_dim, word_unk_dropout, trigram, trigram_dim, bigram_
     elif context == "bilstm":
         _check("lstm_hidden", lstm_hidden, 1)
         _check("lstm_layers", lstm_layers, 1)
-        ctx = BiLSTM(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
+        ctx = context_bilstm(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
     if ctx is not None and concat_embeddings:
         ctx = WithEmbeddings(ctx, feats.output_size)
     return ClassicEncoder(feats, ctx, max_length)
 
 
-build_charword.example_kwargs = lambda tmp_dir: dict(char_dim=8, bigram_dim=6, seg_dim=4, word_dim=6,
-                                                     word_min_freq=1, max_length=64,
-                                                     kernel_sizes=[2, 3], filters=8)
+charword = EncoderSpec(
+    build=build_charword,
+    example_kwargs=lambda tmp_dir: dict(char_dim=8, bigram_dim=6, seg_dim=4, word_dim=6, word_min_freq=1,
+                                        max_length=64, kernel_sizes=[2, 3], filters=8),
+    description="char tokens carrying their jieba word's embedding too, + a TextCNN / BiLSTM (from scratch)",
+)

@@ -1,45 +1,13 @@
-"""Context layers over per-token features: a packed BiLSTM stack and a 'same'-padded TextCNN.
+"""The 'same'-padded TextCNN context layer (the BiLSTM one is :class:`zhnlp.layers.BiLSTM`).
 
-Both assume right padding (``attention_mask`` is a prefix of ones per row, as the core's collate
-produces) and give real positions exactly the output they would have without the padding.
+It assumes right padding (``attention_mask`` is a prefix of ones per row, as the core's collate
+produces) and gives real positions exactly the output they would have without the padding.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
-
-
-class BiLSTM(nn.Module):
-    """Stacked bidirectional LSTM on packed sequences, dropout between layers and on the output.
-
-    Each layer is its own ``nn.LSTM`` so that ``layer_groups`` can give one group per layer.
-    """
-
-    def __init__(self, input_size: int, hidden: int = 128, layers: int = 1, dropout: float = 0.3):
-        super().__init__()
-        sizes = [input_size] + [2 * hidden] * (layers - 1)
-        self.layers = nn.ModuleList(
-            nn.LSTM(n, hidden, batch_first=True, bidirectional=True) for n in sizes
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.output_size = 2 * hidden
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        B, T, _ = x.shape  # (B, T, D)
-        lengths = mask.long().sum(1).clamp(min=1).cpu()  # (B,)
-        h: PackedSequence = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        for i, lstm in enumerate(self.layers):
-            if i > 0:
-                h = h._replace(data=self.dropout(h.data))
-            h, _ = lstm(h)
-        out, _ = pad_packed_sequence(h, batch_first=True, total_length=T)  # (B, T, 2*hidden)
-        out = self.dropout(out)
-        return out * mask.unsqueeze(-1).to(out.dtype)
-
-    def groups(self) -> list[list[nn.Parameter]]:
-        return [list(layer.parameters()) for layer in self.layers]
 
 
 class TextCNN(nn.Module):

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError, ZhnlpError
-from zhnlp_classic.text import normalize
+from zhnlp.text import same_length
 from zhnlp_classic.vocab import PAD_ID, SPECIALS, UNK_ID, Vocab
 
 _STATE_FORMAT = 1
@@ -81,7 +81,7 @@ def _vector_rows(path: str, dim: int, table: str) -> Iterator[tuple[int, str, li
                 raise ConfigError(f"{path}:{n}: expected a token and {dim} values (the '{table}' table's dim), "
                                   f"found {width}; set that table's dim to the file's size")
             first = False
-            yield n, normalize(parts[0]), parts[1:]
+            yield n, same_length(parts[0]), parts[1:]
 
 
 Rows = tuple[torch.Tensor, torch.Tensor]  # (ids (N,), vectors (N, dim)) of one table
@@ -98,7 +98,7 @@ def read_word2vec_text(path: str, vocab: Vocab, dim: int, table: str = "char", e
 
     Returns:
         (the vocabulary, possibly extended; (ids, vectors) of its tokens found in the file). File
-        tokens are normalised as texts are (:func:`zhnlp_classic.text.normalize`); the first
+        tokens are normalised as texts are (:func:`zhnlp.text.same_length`); the first
         vector of a token wins.
     """
     rows: dict[int, list[str]] = {}
@@ -180,24 +180,14 @@ class FeatureEmbedding(nn.Module):
         self.proj = nn.Linear(width, project_dim) if project_dim else None
         self.output_size = project_dim or width
 
-    def replica(self) -> "FeatureEmbedding":
-        """A freshly initialised copy over the same tokenizer, tables and fields (an ensemble branch)."""
-        return FeatureEmbedding(self.tokenizer, list(self.tables.values()), self.fields, dropout=self.dropout.p,
-                                project_dim=self.proj.out_features if self.proj is not None else None,
-                                token_types=self.type_emb is not None)
-
     # ---- vocabulary -------------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
         return self.tokenizer.is_fitted
 
-    def fit(self, texts) -> dict[str, Rows]:
+    def fit(self, texts) -> None:
         """Build the vocabularies from ``texts`` (plus the tokens of pretrained vector files that a
-        table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set.
-
-        Returns:
-            table name -> (ids, vectors) read from its vector file (for other branches' tables).
-        """
+        table's ``extend`` lets in) and create (fresh) vocabulary-sized tables, pretrained rows set."""
         texts = list(texts)
         if not texts:
             raise ZhnlpError("fit() got no texts: pass the training texts to build a vocabulary")
@@ -208,7 +198,6 @@ class FeatureEmbedding(nn.Module):
                                                                    t.extend)
         self.tokenizer.set_vocabs(vocabs)
         self._build_tables(rows=rows)
-        return rows
 
     def _build_tables(self, reuse: bool = False, rows: dict[str, Rows] | None = None) -> None:
         """Create the vocabulary-sized tables. ``reuse`` keeps a table that already has the right

@@ -3,17 +3,21 @@
 Call ``encoder.fit(train_texts)`` once before tokenizing: it builds the vocabularies and creates
 the embedding tables (so build the optimizer after it). The vocabularies are saved in
 ``state_dict()``; an encoder rebuilt from the same config restores them in ``load_state_dict``.
+
+Each builder is registered through an :class:`~zhnlp.types.EncoderSpec` of the same name
+(``char``, ``bilstm``, ``textcnn``, ``word``: the ``zhnlp.encoders`` entry points).
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError
-from zhnlp_classic.branches import BranchEncoder
-from zhnlp_classic.context import BiLSTM, TextCNN
+from zhnlp.layers import BiLSTM
+from zhnlp.types import EncoderSpec
+from zhnlp_classic.context import TextCNN
 from zhnlp_classic.embeddings import FeatureEmbedding, Table, attach_pretrained
 from zhnlp_classic.lexicon import SETS
 from zhnlp_classic.text import NUM_SEG_TAGS
@@ -27,7 +31,11 @@ class ClassicEncoder(nn.Module):
         hidden_size: width H of the (B, T, H) output.
         tokenizer: callable like a transformers tokenizer (usable after ``fit``).
         max_length: the longest sequence the tokenizer truncates to by default.
+        num_special_tokens: 0: a single text gets no special token (a pair is joined by one
+            ``[SEP]``), so token ``i`` of the char tokenizers is character ``i``.
     """
+
+    num_special_tokens = 0
 
     def __init__(self, features: FeatureEmbedding, context: nn.Module | None, max_length: int):
         super().__init__()
@@ -40,14 +48,12 @@ class ClassicEncoder(nn.Module):
     def tokenizer(self):
         return self.features.tokenizer
 
-    def fit(self, texts: Iterable[str]) -> dict:
+    def fit(self, texts: Iterable[str]) -> None:
         """Build vocabularies from training texts; (re)creates the embedding tables.
 
         Args:
-            texts: the training texts (strings; a pair's two sides may be passed as two texts).
-
-        Returns:
-            The rows read from pretrained vector files (see :meth:`FeatureEmbedding.fit`).
+            texts: the training texts (strings; a pair's two sides may be passed as two texts,
+                or as one ``(text, text_b)`` tuple).
         """
         flat: list[str] = []
         for t in texts:
@@ -55,7 +61,7 @@ class ClassicEncoder(nn.Module):
                 flat.append(t)
             else:  # (text, text_b) tuples
                 flat.extend(s for s in t if isinstance(s, str))
-        return self.features.fit(flat)
+        self.features.fit(flat)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None, **features) -> torch.Tensor:
@@ -73,21 +79,21 @@ class ClassicEncoder(nn.Module):
             groups += self.context.groups()
         return [g for g in groups if g]
 
+    def input_embeddings(self) -> list[nn.Parameter]:
+        """The vocabulary tables' weights (char, bigram, word, lexicon ...: what FGM / PGD perturb);
+        not the fixed-size BMES and segment tables."""
+        feats = self.features
+        return [feats.emb[t.name].weight for t in feats.tables.values() if t.vocab is not None and t.name in feats.emb]
+
 
 def _check(name: str, value, minimum: float) -> None:
     if value is None or value < minimum:
         raise ConfigError(f"encoder option {name}={value!r} must be >= {minimum}")
 
 
-def _branched(feats: FeatureEmbedding, context: Callable[[FeatureEmbedding], nn.Module | None], max_length: int,
-              branches: int) -> ClassicEncoder | BranchEncoder:
-    """``ClassicEncoder(feats, context(feats))``, or a BranchEncoder of K such encoders whose
-    embeddings (fresh ``feats.replica()`` tables) and context layers are independent copies."""
-    _check("branches", branches, 1)
-    one = lambda f: ClassicEncoder(f, context(f), max_length)
-    if branches == 1:
-        return one(feats)
-    return BranchEncoder([one(feats)] + [one(feats.replica()) for _ in range(branches - 1)])
+def context_bilstm(input_size: int, hidden: int, layers: int, dropout: float) -> BiLSTM:
+    """The BiLSTM context layer: ``dropout`` between its layers and on its output."""
+    return BiLSTM(input_size, hidden, layers, dropout=dropout, output_dropout=dropout)
 
 
 def _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
@@ -147,8 +153,7 @@ def build_char(
     lexicon_max_words: int = 4,
     lexicon_min_freq: int = 1,
     lexicon_unk_dropout: float = 0.1,
-    branches: int = 1,
-) -> ClassicEncoder | BranchEncoder:
+) -> ClassicEncoder:
     """Character embeddings (+ bigram, + jieba word-boundary BMES) concatenated, no context.
 
     One token per character of the original text (whitespace -> ``[SPACE]``), no special tokens
@@ -188,13 +193,9 @@ def build_char(
         lexicon_max_words: words kept per set and character (longest first).
         lexicon_min_freq: words matched fewer times in ``fit`` texts map to ``[UNK]``.
         lexicon_unk_dropout: training-time probability of replacing a word id by ``[UNK]``.
-        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
-            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
-            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths
-        (times ``branches``).
+        ClassicEncoder with ``hidden_size = project_dim`` or the sum of the embedding widths.
     """
     feats = _char_features(char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq,
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
@@ -203,7 +204,7 @@ def build_char(
                            lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
-    return _branched(feats, lambda f: None, max_length, branches)
+    return ClassicEncoder(feats, None, max_length)
 
 
 def build_bilstm(
@@ -232,9 +233,9 @@ def build_bilstm(
     lstm_hidden: int = 256,
     lstm_layers: int = 1,
     lstm_dropout: float = 0.3,
-    branches: int = 1,
-) -> ClassicEncoder | BranchEncoder:
-    """The ``char`` features followed by a stacked BiLSTM (packed, so padding has no effect).
+) -> ClassicEncoder:
+    """The ``char`` features followed by a stacked BiLSTM (:class:`zhnlp.layers.BiLSTM`: padding
+    has no effect).
 
     Args:
         char_dim, bigram, bigram_dim, word_boundary, seg_dim, min_freq, bigram_min_freq,
@@ -244,12 +245,9 @@ def build_bilstm(
         lstm_hidden: hidden units per direction.
         lstm_layers: number of stacked BiLSTM layers.
         lstm_dropout: dropout between layers and on the output.
-        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
-            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
-            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = 2 * lstm_hidden`` (times ``branches``).
+        ClassicEncoder with ``hidden_size = 2 * lstm_hidden``.
     """
     _check("lstm_hidden", lstm_hidden, 1)
     _check("lstm_layers", lstm_layers, 1)
@@ -260,8 +258,7 @@ def build_bilstm(
                            lexicon_dim=lexicon_dim,
                            lexicon_max_words=lexicon_max_words, lexicon_min_freq=lexicon_min_freq,
                            lexicon_unk_dropout=lexicon_unk_dropout)
-    return _branched(feats, lambda f: BiLSTM(f.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length,
-                     branches)
+    return ClassicEncoder(feats, context_bilstm(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout), max_length)
 
 
 def build_textcnn(
@@ -285,8 +282,7 @@ def build_textcnn(
     kernel_sizes: Sequence[int] = (2, 3, 4),
     filters: int = 128,
     cnn_dropout: float = 0.3,
-    branches: int = 1,
-) -> ClassicEncoder | BranchEncoder:
+) -> ClassicEncoder:
     """The ``char`` features followed by parallel 'same'-padded 1-D convolutions + ReLU.
 
     The output stays per token (B, T, H); a classification head pools it.
@@ -298,12 +294,9 @@ def build_textcnn(
         kernel_sizes: one convolution per kernel size (tokens).
         filters: output channels per convolution.
         cnn_dropout: dropout on the convolution output.
-        branches: K > 1 builds K independently initialised copies over one tokenizer, outputs
-            concatenated (:class:`~zhnlp_classic.branches.BranchEncoder`); with the crf or
-            classification head's ``branches: K`` this trains a K-model ensemble in one run.
 
     Returns:
-        ClassicEncoder with ``hidden_size = filters * len(kernel_sizes)`` (times ``branches``).
+        ClassicEncoder with ``hidden_size = filters * len(kernel_sizes)``.
     """
     kernel_sizes = list(kernel_sizes)
     if not kernel_sizes or min(kernel_sizes) < 1:
@@ -313,8 +306,7 @@ def build_textcnn(
                            bigram_min_freq, max_vocab, max_bigram_vocab, unk_dropout,
                            bigram_unk_dropout, dropout, project_dim, token_types, max_length,
                            pretrained_embeddings, pretrained_extend=pretrained_extend)
-    return _branched(feats, lambda f: TextCNN(f.output_size, kernel_sizes, filters, cnn_dropout), max_length,
-                     branches)
+    return ClassicEncoder(feats, TextCNN(feats.output_size, kernel_sizes, filters, cnn_dropout), max_length)
 
 
 def build_word(
@@ -380,12 +372,18 @@ def build_word(
     ctx = None
     if lstm_layers > 0:
         _check("lstm_hidden", lstm_hidden, 1)
-        ctx = BiLSTM(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
+        ctx = context_bilstm(feats.output_size, lstm_hidden, lstm_layers, lstm_dropout)
     return ClassicEncoder(feats, ctx, max_length)
 
 
 _TINY = dict(char_dim=8, bigram_dim=6, seg_dim=4, max_length=64)
-build_char.example_kwargs = lambda tmp_dir: dict(_TINY)
-build_bilstm.example_kwargs = lambda tmp_dir: dict(_TINY, lstm_hidden=8, lstm_layers=2)
-build_textcnn.example_kwargs = lambda tmp_dir: dict(_TINY, kernel_sizes=[2, 3], filters=8)
-build_word.example_kwargs = lambda tmp_dir: dict(word_dim=8, char_dim=4, lstm_hidden=8, max_length=64)
+
+char = EncoderSpec(build=build_char, example_kwargs=lambda tmp_dir: dict(_TINY),
+                   description="char + bigram + jieba BMES embeddings, no context layer (from scratch)")
+bilstm = EncoderSpec(build=build_bilstm, example_kwargs=lambda tmp_dir: dict(_TINY, lstm_hidden=8, lstm_layers=2),
+                     description="the char features + a stacked BiLSTM (from scratch)")
+textcnn = EncoderSpec(build=build_textcnn, example_kwargs=lambda tmp_dir: dict(_TINY, kernel_sizes=[2, 3], filters=8),
+                      description="the char features + 'same'-padded 1-D convolutions (from scratch)")
+word = EncoderSpec(build=build_word,
+                   example_kwargs=lambda tmp_dir: dict(word_dim=8, char_dim=4, lstm_hidden=8, max_length=64),
+                   description="one token per jieba word (+ first/last char embeddings) + a BiLSTM (from scratch)")

@@ -28,7 +28,7 @@ def word_sets(norm: str, max_words: int) -> tuple[tuple[str, ...], ...]:
     """Per character of ``norm``: ``SETS * max_words`` words ("" = empty slot), sets B, M, E.
 
     Args:
-        norm: a normalised text (see :func:`zhnlp_classic.text.normalize`).
+        norm: a normalised text (see :func:`zhnlp.text.same_length`).
         max_words: slots per set; longer words win when more match.
 
     Returns:

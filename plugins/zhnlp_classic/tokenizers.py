@@ -20,8 +20,9 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from zhnlp.errors import ZhnlpError
+from zhnlp.text import same_length
 from zhnlp_classic.lexicon import SETS, word_sets
-from zhnlp_classic.text import SEG_SPECIAL, bmes, cut, normalize
+from zhnlp_classic.text import SEG_SPECIAL, bmes, cut
 from zhnlp_classic.vocab import PAD_ID, SEP_ID, SPACE_ID, UNK_ID, Vocab
 
 _END = "\x03"  # right neighbour of the last character in a bigram key
@@ -207,7 +208,7 @@ class CharTokenizer(_Tokenizer):
     ``3 * lexicon_max_words`` ids: the B/M/E word sets of :mod:`zhnlp_classic.lexicon`, 0 = empty
     slot; words not matched in the ``fit`` texts are [UNK]).
 
-    Vocabulary keys are normalised characters (see :func:`zhnlp_classic.text.normalize`), so
+    Vocabulary keys are normalised characters (see :func:`zhnlp.text.same_length`), so
     "Ａ", "A" and "a" share an id while offsets still point at the original characters.
     """
 
@@ -247,7 +248,7 @@ class CharTokenizer(_Tokenizer):
     def build_vocabs(self, texts: Iterable[str]) -> dict[str, Vocab]:
         chars, bigrams, words = Counter(), Counter(), Counter()
         for text in texts:
-            norm = normalize(text)
+            norm = same_length(text)
             chars.update(norm)
             if self.bigram:
                 bigrams.update(self.bigram_keys(norm))
@@ -271,7 +272,7 @@ class CharTokenizer(_Tokenizer):
         self._lex[""] = PAD_ID  # empty slot
 
     def encode_segment(self, text: str) -> dict[str, list]:
-        norm = normalize(text)
+        norm = same_length(text)
         out: dict[str, list] = {"input_ids": list(map(self._char.__getitem__, norm))}
         if self.bigram:
             out["bigram_ids"] = list(map(self._bigram.__getitem__, self.bigram_keys(norm)))
@@ -308,7 +309,7 @@ class WordTokenizer(_Tokenizer):
     def build_vocabs(self, texts: Iterable[str]) -> dict[str, Vocab]:
         words, chars = Counter(), Counter()
         for text in texts:
-            norm = normalize(text)
+            norm = same_length(text)
             words.update(cut(norm))
             if self.char_features:
                 chars.update(norm)
@@ -327,7 +328,7 @@ class WordTokenizer(_Tokenizer):
         self._char[" "] = SPACE_ID
 
     def encode_segment(self, text: str) -> dict[str, list]:
-        words = cut(normalize(text))
+        words = cut(same_length(text))
         out: dict[str, list] = {"input_ids": list(map(self._word.__getitem__, words))}
         if self.char_features:
             cget = self._char.__getitem__

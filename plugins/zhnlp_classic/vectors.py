@@ -8,7 +8,7 @@ The corpus is the **training split only** of each ``--data`` dataset config (rea
 own reader, never dev or test) plus the lines of each ``--text`` file (UTF-8, one text per line).
 With neither option it is the training splits of MSRA, Resume, CLUENER, Weibo, THUCNews and
 ChnSentiCorp under ``--data-root``. Tokens are keyed exactly as the from-scratch tokenizers key them:
-characters normalised by ``zhnlp_classic.text.normalize``, bigrams as ``CharTokenizer.bigram_keys``
+characters normalised by ``zhnlp.text.same_length``, bigrams as ``CharTokenizer.bigram_keys``
 (a text's last character pairs with ``"\\x03"``), words as jieba cuts of the normalised text (they
 serve the ``lexicon`` table of char/bilstm and the ``word`` table of charword and word).
 
@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from zhnlp.data.rawtext import read_raw_lines
 from zhnlp.errors import ConfigError
+from zhnlp.textio import read_corpus_lines
 
 SHARED_DATASETS = ("msra_ner", "resume_ner", "cluener", "weibo_ner", "thucnews", "chnsenticorp")
 DEFAULT_DIMS = {"char": 128, "bigram": 128, "word": 50}
@@ -40,8 +40,8 @@ def train_texts(names: list[str], data_root: str | None = None) -> dict[str, lis
     Raises:
         ConfigError: an unknown dataset config, or one whose training split gives no text.
     """
-    from zhnlp.builders import build
     from zhnlp.config import compose_train_config
+    from zhnlp.registry import build_reader
 
     texts = {}
     for name in names:
@@ -51,7 +51,7 @@ def train_texts(names: list[str], data_root: str | None = None) -> dict[str, lis
         except ConfigError as error:
             raise ConfigError(f"--data {name}: no such dataset config; the installed ones are "
                               f"{', '.join(hydra_options(str(error), 'data')) or '(none)'}") from None
-        examples = build(data["reader"])(data["train_path"])
+        examples = build_reader(data)(data["train_path"], "data.train_path")
         texts[name] = [t for ex in examples for t in (ex.get("text"), ex.get("text_b")) if isinstance(t, str) and t.strip()]
         if not texts[name]:
             raise ConfigError(f"--data {name}: its training split {data['train_path']} gave no texts "
@@ -72,10 +72,11 @@ def hydra_options(message: str, group: str) -> list[str]:
 
 def sequences(texts: list[str], kind: str) -> list[list[str]]:
     """One token list per text, tokens as the from-scratch encoders key them."""
-    from zhnlp_classic.text import cut, normalize
+    from zhnlp.text import same_length
+    from zhnlp_classic.text import cut
     from zhnlp_classic.tokenizers import CharTokenizer
 
-    norm = [normalize(t) for t in texts]
+    norm = [same_length(t) for t in texts]
     if kind == "char":
         return [[c for c in n if not c.isspace()] for n in norm]
     if kind == "bigram":
@@ -167,7 +168,7 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     per_source = train_texts(names, args.data_root)
     for path in args.text:
-        per_source[path] = read_raw_lines(path, "--text")
+        per_source[path] = read_corpus_lines(path, "--text")
     texts = [t for lines in per_source.values() for t in lines]
     report = {"sources": {k: len(v) for k, v in per_source.items()}, "texts": len(texts),
               "chars": sum(map(len, texts)), "read_s": round(time.perf_counter() - start, 1)}

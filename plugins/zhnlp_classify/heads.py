@@ -45,10 +45,25 @@ Threshold tuning (multi)
 Label order
     ``collect_labels`` returns the sorted label strings, or the class order carried by the
     examples as ``_classes`` (the THUCNews reader sets it from ``class.txt``).
+
+Predictions
+    single: ``{"label", "prob", "top_k": [[label, prob], ...], "probs": {label: prob}}`` (``probs``
+    over every class, so that ensembles average whole distributions); multi: ``{"labels": [...],
+    "probs": {label: prob}}``.
+
+Ensembles (``members: K`` or ``zhnlp ensemble``)
+    ``combine`` averages the members' ``probs`` (weighted). Single: label, prob and ``top_k`` come
+    from the average. Multi: a label is predicted when its average reaches the average of the
+    members' thresholds (0.5 for a head without). Thresholds tuned on an in-run ensemble's
+    combined probabilities are given to every member, so that average is the tuned value.
+
+ONNX export
+    ``export_part`` is the pooled classifier with its softmax / sigmoid, (B,T,H), (B,T) -> probs
+    (B,K) (``pair_mode=joint`` only: the graph cannot see the segment boundaries);
+    ``predict_from_export`` turns those probabilities into predictions as ``predict`` does.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
@@ -58,6 +73,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zhnlp.errors import ConfigError, DataError
+from zhnlp.types import GraphPart, HeadSpec, ModelOutput
 from zhnlp_classify.confusion import save_confusion_matrix
 from zhnlp_classify.metrics import best_threshold, format_report, multi_label_metrics, single_label_metrics
 from zhnlp_classify.pooling import POOLINGS, CrossAttention, Pooler, pair_features, pooled_width
@@ -94,14 +110,11 @@ def _starts_with_special(offsets: Sequence[Sequence] | None) -> bool | None:
 class ClassificationHead(nn.Module):
     """Sequence classification head; see the module docstring and :func:`build_classification`."""
 
-    collect_labels = staticmethod(collect_labels)
-
     def __init__(self, hidden_size: int, labels: Sequence[str], mode: str = "single", pooling: str = "auto",
                  dropout: float = 0.1, label_smoothing: float = 0.0, class_weights: Any = None,
                  pair_mode: str = "joint", attention_dim: int = 128, truncation: str = "head",
                  head_fraction: float = 0.25, top_k: int = 3, threshold: float = 0.5,
-                 tune_thresholds: bool = True, main_metric: str | None = None, hidden_dim: int | None = None,
-                 branches: int = 1):
+                 tune_thresholds: bool = True, main_metric: str | None = None, hidden_dim: int | None = None):
         super().__init__()
         self.labels = [str(x) for x in labels]
         self.index = {lab: i for i, lab in enumerate(self.labels)}
@@ -116,20 +129,12 @@ class ClassificationHead(nn.Module):
         k = len(self.labels)
         if hidden_dim is not None and int(hidden_dim) < 1:
             raise ConfigError(f"head.hidden_dim={hidden_dim!r}: use null (linear classifier) or a width >= 1.")
-        self.branches = _branches_option(branches, hidden_size)
         self.dropout = nn.Dropout(dropout)
-        self.members = self.pooler = self.interaction = self.mlp = self.classifier = None
-        if self.branches > 1:  # one pooler + classifier per slice of the hidden states (own_logits)
-            self.members = nn.ModuleList(
-                ClassificationHead(hidden_size // self.branches, labels, mode=mode, pooling=pooling, dropout=dropout,
-                                   pair_mode=pair_mode, attention_dim=attention_dim, hidden_dim=hidden_dim)
-                for _ in range(self.branches))
-        else:
-            self.pooler = Pooler(pooling, hidden_size, attention_dim)
-            self.interaction = CrossAttention(hidden_size) if pair_mode == "interaction" else None
-            width = pooled_width(pooling, hidden_size) * (1 if pair_mode == "joint" else 4)
-            self.mlp = nn.Linear(width, int(hidden_dim)) if hidden_dim else None
-            self.classifier = nn.Linear(int(hidden_dim) if hidden_dim else width, k)
+        self.pooler = Pooler(pooling, hidden_size, attention_dim)
+        self.interaction = CrossAttention(hidden_size) if pair_mode == "interaction" else None
+        width = pooled_width(pooling, hidden_size) * (1 if pair_mode == "joint" else 4)
+        self.mlp = nn.Linear(width, int(hidden_dim)) if hidden_dim else None
+        self.classifier = nn.Linear(int(hidden_dim) if hidden_dim else width, k)
 
         self.register_buffer("class_weight", torch.ones(k))
         self.register_buffer("thresholds", torch.full((k,), float(threshold)))
@@ -142,6 +147,7 @@ class ClassificationHead(nn.Module):
         self._counts: Counter = Counter()
         self._tune_key: tuple | None = None
         self._support: dict[str, int] = {}
+        self._ensemble: tuple = ()  # the other member heads of the last combine (a tuple: not submodules)
         self.output_formats = {"clue": self._clue_record}
 
     # ---- class weights ------------------------------------------------------------------
@@ -168,9 +174,7 @@ class ClassificationHead(nn.Module):
         labels = _as_list(example["label"])
         if self.mode == "single" and isinstance(example["label"], (list, tuple)):
             raise DataError(*where, f"multi-label example {example['label']!r} but head.mode=single. Use head.mode=multi.")
-        unknown = [lab for lab in labels if lab not in self.index]
-        if unknown:
-            raise DataError(*where, f"label(s) {unknown} are not in the head's label set {self.labels}.")
+        self._check_known(labels, where)
         if not self._weights_ready:
             if self._count_file is None:
                 self._count_file = example.get("_file")
@@ -181,6 +185,19 @@ class ClassificationHead(nn.Module):
         hot = torch.zeros(len(self.labels))
         hot[[self.index[lab] for lab in labels]] = 1.0
         return {"labels": hot}
+
+    def _check_known(self, labels: Sequence[str], where: tuple, only_raw_ids: bool = False) -> None:
+        """DataError for gold labels outside the label set; raw class ids get the class-file hint.
+        ``only_raw_ids``: raise only for those (evaluation counts other unknown gold as wrong)."""
+        unknown = [lab for lab in labels if lab not in self.index]
+        if not unknown:
+            return
+        raw_ids = all(lab.isdigit() for lab in unknown) and not all(lab.isdigit() for lab in self.labels)
+        if only_raw_ids and not raw_ids:
+            return
+        hint = (" They look like raw class ids: the reader found no class file for this data file (THUCNews looks "
+                "for class.txt beside it); set data.reader.classes_path=/path/to/class.txt.") if raw_ids else ""
+        raise DataError(*where, f"label(s) {unknown} are not in the head's label set {self.labels}.{hint}")
 
     # ---- model --------------------------------------------------------------------------
     def pooling_kind(self, batch: dict) -> str:
@@ -219,32 +236,16 @@ class ClassificationHead(nn.Module):
             hidden = self.interaction(hidden, mask_a, mask_b)  # (B, T, H)
         return pair_features(self.pooler(hidden, mask_a, kind), self.pooler(hidden, mask_b, kind))  # (B, 4H)
 
-    def own_logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
-        """(B, K) class scores of this head's own pooler + classifier."""
+    def logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
+        """(B, K) class scores."""
         x = self.dropout(self.features(hidden, batch))  # (B, F)
         if self.mlp is not None:
             x = self.dropout(torch.relu(self.mlp(x)))  # (B, hidden_dim)
         return self.classifier(x).float()
 
-    def branch_logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
-        """(branches, B, K) class scores: member ``i`` scores slice ``i`` of the hidden states."""
-        if self.members is None:
-            return self.own_logits(hidden, batch).unsqueeze(0)  # (1, B, K)
-        slices = hidden.chunk(self.branches, dim=-1)  # branches x (B, T, H / branches)
-        return torch.stack([m.own_logits(h, batch) for m, h in zip(self.members, slices)])
-
-    def combine(self, scores: torch.Tensor) -> torch.Tensor:
-        """(branches, B, K) -> (B, K) scores whose softmax (single) / sigmoid (multi) is the mean
-        of the branches' probabilities."""
-        if scores.size(0) == 1:
-            return scores[0]
-        if self.mode == "single":
-            return torch.logsumexp(torch.log_softmax(scores, dim=-1), dim=0) - math.log(scores.size(0))
-        return torch.logit(torch.sigmoid(scores).mean(0), eps=1e-7)
-
-    def logits(self, hidden: torch.Tensor, batch: dict) -> torch.Tensor:
-        """(B, K) class scores (the branches' probabilities averaged when ``branches`` > 1)."""
-        return self.combine(self.branch_logits(hidden, batch))
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, K) logits -> (B, K) softmax (single) / per-label sigmoid (multi) probabilities."""
+        return torch.sigmoid(logits) if self.mode == "multi" else torch.softmax(logits, dim=-1)
 
     def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor | None:
         """Cross-entropy (single) / BCE (multi) of (B, K) ``logits``; None without targets."""
@@ -261,34 +262,87 @@ class ClassificationHead(nn.Module):
                 logits, target, weight=None if weight is None else weight.unsqueeze(0).expand_as(logits))
         return None
 
-    def forward(self, hidden: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
-        """``{"logits": (B, K)}`` plus ``"loss"`` when the batch has targets."""
+    def forward(self, hidden: torch.Tensor, batch: dict) -> ModelOutput:
+        """Class logits (B, K) as ``scores`` (``binary`` in multi mode), ``loss`` when the batch has targets."""
         if self.training and not self._weights_ready:
             self._set_balanced(self._counts)
-        scores = self.branch_logits(hidden, batch)  # (branches, B, K)
-        out = {"logits": self.combine(scores)}
-        losses = [self.loss(s, batch) for s in scores]  # each branch learns on its own, as in an ensemble
-        if losses[0] is not None:
-            out["loss"] = torch.stack(losses).mean()
-        return out
+        logits = self.logits(hidden, batch)  # (B, K)
+        return ModelOutput(loss=self.loss(logits, batch), scores=logits, binary=self.mode == "multi")
 
     @torch.no_grad()
     def predict(self, hidden: torch.Tensor, batch: dict) -> list[dict]:
-        """Single: ``{"label", "prob", "top_k": [[label, prob], ...]}``; multi: ``{"labels": [...],
-        "probs": {label: prob}}``, one per row."""
-        logits = self.logits(hidden, batch)  # (B, K)
+        """One prediction per row (see the module docstring)."""
+        return self.from_probabilities(self.probabilities(self.logits(hidden, batch)))
+
+    def from_probabilities(self, probs: torch.Tensor) -> list[dict]:
+        """(B, K) class probabilities -> one prediction per row (multi: the thresholds applied)."""
+        rows = probs.float().cpu().tolist()  # (B, K)
+        if self.mode == "multi":
+            preds = [{"labels": [], "probs": {lab: round(p, 6) for lab, p in zip(self.labels, row)}} for row in rows]
+            self._apply_thresholds(preds)
+            return preds
+        return [self._single({lab: round(p, 6) for lab, p in zip(self.labels, row)}) for row in rows]
+
+    def _single(self, probs: dict[str, float]) -> dict:
+        """A single-label prediction from ``{label: prob}`` over every class: ranked by probability,
+        ties in label order."""
+        order = {lab: i for i, lab in enumerate([*self.labels, *sorted(set(probs) - set(self.labels))])}
+        ranked = sorted(probs, key=lambda lab: (-probs[lab], order[lab]))
+        top = [[lab, probs[lab]] for lab in ranked[: self.top_k]]
+        return {"label": top[0][0], "prob": top[0][1], "top_k": top, "probs": probs}
+
+    # ---- ensembles ----------------------------------------------------------------------
+    def combine(self, predictions: Sequence[dict], weights: Sequence[float], heads: Sequence[Any],
+                vote: float = 0.5) -> dict:
+        """One example's ensemble prediction from its members' predictions.
+
+        Args:
+            predictions: the members' predictions of this example (each with ``probs``).
+            weights: one non-negative weight per member.
+            heads: the members' heads (their ``thresholds``, multi-label).
+            vote: unused (probabilities are averaged, not voted on).
+
+        Returns:
+            A prediction in this head's format, from the weighted average of the ``probs``.
+        """
+        self._ensemble = tuple(h for h in heads if h is not self)
+        total = float(sum(weights))
+        if total <= 0:
+            raise ConfigError(f"ensemble weights {list(weights)}: at least one must be positive.")
+        probs: dict[str, float] = {lab: 0.0 for lab in self.labels}
+        for pred, w in zip(predictions, weights):
+            for lab, p in pred["probs"].items():
+                probs[lab] = probs.get(lab, 0.0) + float(w) * float(p) / total
+        probs = {lab: round(p, 6) for lab, p in probs.items()}
         if self.mode == "single":
-            probs = torch.softmax(logits, dim=-1)  # (B, K)
-            top_p, top_i = probs.topk(min(self.top_k, probs.size(-1)), dim=-1)
-            out = []
-            for ps, ids in zip(top_p.tolist(), top_i.tolist()):
-                ranked = [[self.labels[i], round(p, 6)] for p, i in zip(ps, ids)]
-                out.append({"label": ranked[0][0], "prob": ranked[0][1], "top_k": ranked})
-            return out
-        probs = torch.sigmoid(logits).tolist()  # (B, K)
-        preds = [{"labels": [], "probs": {lab: round(p, 6) for lab, p in zip(self.labels, row)}} for row in probs]
-        self._apply_thresholds(preds)
-        return preds
+            return self._single(probs)
+        cuts: dict[str, float] = {lab: 0.0 for lab in probs}
+        for head in heads:
+            own = _thresholds_of(head)
+            for lab in cuts:
+                cuts[lab] += own.get(lab, 0.5) / len(heads)
+        # 1e-7: float32 noise of the thresholds (a tuned one lies >= 5e-7 from any 6-decimal probability)
+        return {"labels": [lab for lab, p in probs.items() if p >= cuts[lab] - 1e-7], "probs": probs}
+
+    # ---- ONNX export --------------------------------------------------------------------
+    def export_part(self, batch: dict) -> GraphPart:
+        """The tensor part of ``predict``: (B,T,H), (B,T) -> probs (B,K).
+
+        Args:
+            batch: a sample batch; resolves ``pooling=auto`` from its offsets before tracing.
+
+        Raises:
+            ConfigError: ``pair_mode`` is not ``joint`` (the graph cannot see the two texts apart).
+        """
+        if self.pair_mode != "joint":
+            raise ConfigError(f"head.pair_mode={self.pair_mode} pools each text by its special-token positions, which "
+                              f"the exported graph cannot see; export a run trained with head.pair_mode=joint.")
+        self.pooling_kind(batch)  # resolve pooling=auto now: the graph has no offsets
+        return GraphPart(ProbsPart(self), output="probs", axes={0: "batch"})
+
+    def predict_from_export(self, output: Any, batch: dict) -> list[dict]:
+        """Predictions from the exported graph's probabilities (B, K), as ``predict`` gives them."""
+        return self.from_probabilities(torch.as_tensor(output))
 
     # ---- evaluation ---------------------------------------------------------------------
     def _apply_thresholds(self, predictions: Sequence[dict]) -> None:
@@ -305,23 +359,27 @@ class ClassificationHead(nn.Module):
         return key == self._tune_key
 
     def tune(self, predictions: Sequence[dict], examples: Sequence[dict]) -> list[float]:
-        """Set each label's threshold to the one maximising its F1 on these examples."""
+        """Set each label's threshold to the one maximising its F1 on these examples; the other
+        members of the last ensemble this head combined get the same thresholds."""
         golds = [set(_as_list(ex["label"])) for ex in examples]
         current = self.thresholds.tolist()
         new = [best_threshold([p["probs"].get(lab, 0.0) for p in predictions], [lab in g for g in golds], current[j])[0]
                for j, lab in enumerate(self.labels)]
-        self.thresholds.copy_(torch.tensor(new, dtype=self.thresholds.dtype))
-        self.thresholds_tuned.fill_(1)
+        for head in (self, *self._ensemble):
+            if isinstance(head, ClassificationHead) and head.labels == self.labels:
+                head.thresholds.copy_(torch.tensor(new, dtype=head.thresholds.dtype))
+                head.thresholds_tuned.fill_(1)
         return new
 
     def evaluate(self, predictions: Sequence[dict], examples: Sequence[dict]) -> dict[str, float]:
         """acc, macro / micro P-R-F1, per-class ``precision/<c>``, ``recall/<c>``, ``f1/<c>``;
         multi-label adds ``subset_acc`` (= ``acc``) and ``example_f1``. Fractions."""
+        for ex in examples:
+            if self.mode == "single" and isinstance(ex["label"], (list, tuple)):
+                raise DataError(ex.get("_file", "<input>"), ex.get("_line"),
+                                "multi-label gold but head.mode=single. Use head.mode=multi.")
+            self._check_known(_as_list(ex["label"]), (ex.get("_file", "<input>"), ex.get("_line")), only_raw_ids=True)
         if self.mode == "single":
-            for ex in examples:
-                if isinstance(ex["label"], (list, tuple)):
-                    raise DataError(ex.get("_file", "<input>"), ex.get("_line"),
-                                    "multi-label gold but head.mode=single. Use head.mode=multi.")
             golds = [str(ex["label"]) for ex in examples]
             metrics, self._support = single_label_metrics(golds, [p["label"] for p in predictions], self.labels)
         else:
@@ -351,8 +409,28 @@ class ClassificationHead(nn.Module):
         return {"id": example.get("id"), key: prediction[key]}
 
 
+class ProbsPart(nn.Module):
+    """The exported part of a classification head: (B,T,H), (B,T) -> class probabilities (B,K)."""
+
+    def __init__(self, head: ClassificationHead):
+        super().__init__()
+        self.head = head
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        logits = self.head.logits(hidden, {"attention_mask": attention_mask})  # (B, K)
+        return self.head.probabilities(logits)  # (B, K)
+
+
 _CLS_ERROR = ("head.pooling=cls needs an encoder whose tokens start with [CLS] (BERT family); this encoder's "
               "tokenizer adds no special token at the start. Use head.pooling=max, mean, attention or auto.")
+
+
+def _thresholds_of(head: Any) -> dict[str, float]:
+    """``{label: threshold}`` of a multi-label head; empty for a head without thresholds."""
+    values, labels = getattr(head, "thresholds", None), getattr(head, "labels", None)
+    if not isinstance(values, torch.Tensor) or not labels:
+        return {}
+    return dict(zip(labels, values.tolist()))
 
 
 def _special_mask(batch: dict, mask: torch.Tensor) -> torch.Tensor:
@@ -380,13 +458,6 @@ def _weights_option(value: Any, k: int) -> str | None:
         raise ConfigError(f"head.class_weights has {len(weights)} values; give {k} non-negative numbers, one per "
                           f"label in this order.")
     return "list"
-
-
-def _branches_option(branches: Any, hidden_size: int) -> int:
-    if int(branches) < 1 or hidden_size % int(branches):
-        raise ConfigError(f"head.branches={branches!r}: use 1, or the number of encoder branches K (K >= 2 "
-                          f"dividing the encoder width {hidden_size}).")
-    return int(branches)
 
 
 def _check_options(labels, mode, pooling, pair_mode, dropout, label_smoothing, top_k, threshold) -> None:
@@ -430,7 +501,6 @@ def build_classification(
     tune_thresholds: bool = True,
     main_metric: str | None = None,
     hidden_dim: int | None = None,
-    branches: int = 1,
 ) -> ClassificationHead:
     """Text / sentence-pair classification head (single- or multi-label).
 
@@ -447,16 +517,12 @@ def build_classification(
         attention_dim: width of the attention-pooling scorer.
         truncation: over-long inputs keep the ``head``, the ``tail`` or ``head+tail`` of the text.
         head_fraction: share of the kept tokens taken from the start for ``head+tail``.
-        top_k: how many ranked classes a single-label prediction lists.
+        top_k: how many ranked classes a single-label prediction lists in ``top_k``.
         threshold: initial per-label decision threshold (multi).
         tune_thresholds: tune the thresholds on the dev set during validation (multi).
         main_metric: metric to monitor; default ``acc`` (single) / ``micro_f1`` (multi).
         hidden_dim: if set, a ReLU layer of this width (with ``dropout`` after it) between the
             pooled features and the classifier (fastText-style); None: linear classifier.
-        branches: K > 1 splits the hidden states into K equal slices (an encoder made of K
-            branches, e.g. ``charword`` with ``branches: K``), gives each its own pooler and
-            classifier, averages their losses and their predicted probabilities: an ensemble of K
-            models trained in one run.
 
     Returns:
         ClassificationHead.
@@ -465,10 +531,11 @@ def build_classification(
                               label_smoothing=label_smoothing, class_weights=class_weights, pair_mode=pair_mode,
                               attention_dim=attention_dim, truncation=truncation, head_fraction=head_fraction,
                               top_k=top_k, threshold=threshold, tune_thresholds=tune_thresholds,
-                              main_metric=main_metric, hidden_dim=hidden_dim, branches=branches)
+                              main_metric=main_metric, hidden_dim=hidden_dim)
 
 
-build_classification.collect_labels = collect_labels
-
-# The bundled data this head trains on in the shared contract tests (a data= config name).
-build_classification.example_data = "sample_cls"
+classification = HeadSpec(
+    build=build_classification, task="classify", label_kind="label", collect_labels=collect_labels,
+    example_data="sample_cls",
+    description="pooled encoder states + classifier: single-/multi-label, sentence pairs",
+)

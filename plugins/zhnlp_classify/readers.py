@@ -1,29 +1,41 @@
-"""Public builders of the classification dataset readers.
+"""The classification dataset readers (entry points ``thucnews``, ``table``, ``clue_json``).
 
 Entry points: ``thucnews`` -> :func:`build_thucnews_reader`; ``chnsenticorp`` and ``sample_cls``
--> :func:`build_table_reader`; ``clue_json`` -> :func:`build_clue_json_reader`.
+-> ``table`` (:func:`build_table_reader`); ``clue_json`` -> :func:`build_clue_json_reader`.
 
-A reader is ``reader(path) -> list[example]`` with examples
-``{"text", "label", "_file", "_line"}`` plus, when present, ``"text_b"`` (sentence pairs),
-``"id"`` and ``"_classes"``. ``label`` is a string, or a list of strings for multi-label data
-(``label_separator``). ``_classes`` (THUCNews reader with a ``class.txt``) is the ordered class
-list; the classification head's ``collect_labels`` then keeps that order, so label ids match
-``class.txt``. Texts are kept exactly as in the file (no stripping, no normalisation).
+A reader is ``reader(path, key) -> list[example]`` (``key``: the config key of the split, e.g.
+``data.dev_path``, named in messages) with examples ``{"text", "label", "_file", "_line"}`` plus,
+when present, ``"text_b"`` (sentence pairs), ``"id"`` and ``"_classes"``. ``label`` is a string,
+or a list of strings for multi-label data (``label_separator``). ``_classes`` (THUCNews reader
+with a class file) is the ordered class list; the classification head's ``collect_labels`` then
+keeps that order, so label ids match ``class.txt``. Texts are kept exactly as in the file (no
+stripping, no normalisation).
 
-Files are UTF-8 (a BOM is accepted). Bad input raises ``zhnlp.errors.DataError`` naming the
-file and the 1-based line: undecodable bytes, wrong column count, empty text or label, a label
-missing from ``class.txt``, invalid JSON, a missing file. Blank lines are skipped.
+Files are read with :mod:`zhnlp.textio`: UTF-8 (a BOM is accepted), lines split on ``\\n`` only.
+Bad input raises ``zhnlp.errors.DataError`` naming the file and the 1-based line: undecodable
+bytes (with an ``iconv`` hint), wrong column count, empty text or label, a label missing from
+``class.txt``, invalid JSON, a missing file. Blank lines are skipped.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from zhnlp.errors import ConfigError, DataError
-from zhnlp_classify.textio import lines, read_text, split_labels
+from zhnlp.textio import parse_json_line, read_lines, read_text, split_lines
+from zhnlp.types import DatasetSpec
+
+CLASSES_KEY = "data.reader.classes_path"
+
+
+def split_labels(value: str, separator: str | None) -> str | list[str]:
+    """``"a|b"`` -> ``["a", "b"]`` when a separator is set (order kept, duplicates and blanks dropped)."""
+    if separator is None:
+        return value
+    parts = [p.strip() for p in value.split(separator)]
+    return list(dict.fromkeys(p for p in parts if p))
 
 
 def _check_text(path: str, line: int, value: Any, what: str) -> str:
@@ -51,9 +63,14 @@ def _check_label(path: str, line: int, value: Any, separator: str | None) -> str
 
 
 # ---- THUCNews: text<TAB>label-id + class.txt ------------------------------------------------
-def read_classes(path: str) -> list[str]:
-    """Class names of a ``class.txt``: line i (0-based) is the name of label id i."""
-    names = [line.strip() for line in lines(read_text(path))]
+def read_classes(path: str, key: str | None = None) -> list[str]:
+    """Class names of a ``class.txt``: line i (0-based) is the name of label id i.
+
+    Args:
+        path: the class file.
+        key: the config key that names it (for the missing-file message).
+    """
+    names = [line.strip() for _, line in read_lines(path, key)]
     while names and not names[-1]:
         names.pop()
     for number, name in enumerate(names, 1):
@@ -69,20 +86,24 @@ class ThucnewsReader:
 
     def __init__(self, classes_path: str | None = None, delimiter: str = "\t"):
         self.classes_path, self.delimiter = classes_path, delimiter
+        # (path, class file or None, first line with a raw numeric id or None) of each file read
+        self._read: list[tuple[str, str | None, int | None]] = []
 
-    def classes(self, path: str) -> list[str] | None:
+    def class_file(self, path: str) -> str | None:
+        """The class file that maps ``path``'s ids: ``classes_path``, else a ``class.txt`` beside it."""
         if self.classes_path:
-            return read_classes(self.classes_path)
+            return str(self.classes_path)
         sibling = Path(path).with_name("class.txt")
-        return read_classes(str(sibling)) if sibling.is_file() else None
+        return str(sibling) if sibling.is_file() else None
 
-    def __call__(self, path: str) -> list[dict]:
+    def __call__(self, path: str, key: str | None = None) -> list[dict]:
         path = str(path)
-        text = read_text(path)
-        classes = self.classes(path)
+        text = read_text(path, key)
+        source = self.class_file(path)
+        classes = read_classes(source, CLASSES_KEY if self.classes_path else None) if source else None
         by_name = {name: name for name in classes or []}
-        examples = []
-        for number, line in enumerate(lines(text), 1):
+        examples, raw_id_line = [], None
+        for number, line in enumerate(split_lines(text), 1):
             if not line.strip():
                 continue
             fields = line.split(self.delimiter)
@@ -96,32 +117,54 @@ class ThucnewsReader:
                 raise DataError(path, number, "empty label id.")
             if classes is None:
                 label = raw
+                if raw.isdigit() and raw_id_line is None:
+                    raw_id_line = number
             elif raw in by_name:
                 label = raw
             elif raw.isdigit() and int(raw) < len(classes):
                 label = classes[int(raw)]
             else:
-                where = self.classes_path or str(Path(path).with_name("class.txt"))
-                raise DataError(path, number, f"label {raw!r} is not in {where} (ids 0..{len(classes) - 1}: "
+                raise DataError(path, number, f"label {raw!r} is not in {source} (ids 0..{len(classes) - 1}: "
                                               f"{classes}). Fix the label or the class file.")
             example = {"text": title, "label": label, "_file": path, "_line": number}
             if classes is not None:
                 example["_classes"] = classes
             examples.append(example)
+        self._check_same_classes(path, key, source, raw_id_line)
         return examples
+
+    def _check_same_classes(self, path: str, key: str | None, source: str | None, raw_id_line: int | None) -> None:
+        """Every split must map its ids with the same class file: a file whose numeric ids stay raw
+        (no ``class.txt`` beside it) next to one read with a class file is a DataError naming
+        ``data.reader.classes_path``, instead of labels '3' vs 'education' that never match."""
+        split = key or "this file"
+        for other, other_source, other_raw in self._read:
+            if source is None and raw_id_line is not None and other_source is not None:
+                raise DataError(path, raw_id_line, f"numeric label ids but no class file maps them: there is no "
+                                                   f"{Path(path).with_name('class.txt')} for {split}, while {other} "
+                                                   f"took its class names from {other_source}. Set "
+                                                   f"{CLASSES_KEY}={other_source} (one class list for every split).")
+            if source is not None and other_source is None and other_raw is not None:
+                raise DataError(other, other_raw, f"numeric label ids kept raw (no class.txt beside this file), "
+                                                  f"while {path} ({split}) maps its ids with {source}. Set "
+                                                  f"{CLASSES_KEY}={source} (one class list for every split).")
+        self._read.append((path, source, raw_id_line))
 
 
 def build_thucnews_reader(classes_path: str | None = None, delimiter: str = "\t") -> ThucnewsReader:
     """Reader for THUCNews-style files: ``text<TAB>label_id`` lines plus a ``class.txt``.
 
     Args:
-        classes_path: the class list, line i = name of label id i. None: use ``class.txt`` next to
-            the data file if there is one, else keep the raw label ids as label strings.
+        classes_path: the class list, line i = name of label id i, for every split. None: use
+            the ``class.txt`` next to each data file if there is one, else keep the raw label ids
+            as label strings. Splits in different folders need it: a split whose numeric ids have
+            no class file, read by the same reader as one that had, is a DataError naming
+            ``data.reader.classes_path``.
         delimiter: column separator.
 
     Returns:
-        ``reader(path) -> list[example]``; labels are class names, and every example carries the
-        ordered class list as ``_classes`` (so the head's label ids follow ``class.txt``).
+        ``reader(path, key) -> list[example]``; labels are class names, and every example carries
+        the ordered class list as ``_classes`` (so the head's label ids follow ``class.txt``).
     """
     return ThucnewsReader(classes_path, delimiter)
 
@@ -151,7 +194,7 @@ class TableReader:
         """(line number where the record starts, fields) for every non-blank record."""
         out = []
         if not self.quoting:
-            for number, line in enumerate(lines(text), 1):
+            for number, line in enumerate(split_lines(text), 1):
                 out.append((number, line.split(self.delimiter)))
         else:
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
@@ -180,9 +223,9 @@ class TableReader:
                                             f"{key}_column to one of these names (or header=false and a 0-based index).")
         return index
 
-    def __call__(self, path: str) -> list[dict]:
+    def __call__(self, path: str, key: str | None = None) -> list[dict]:
         path = str(path)
-        rows = self.rows(path, read_text(path))
+        rows = self.rows(path, read_text(path, key))
         if not rows:
             return []
         header_row = None
@@ -247,7 +290,7 @@ def build_table_reader(
             quotes).
 
     Returns:
-        ``reader(path) -> list[example]``.
+        ``reader(path, key) -> list[example]``.
     """
     return TableReader(text_column, label_column, text_b_column, delimiter, header, label_separator,
                        id_column, quoting)
@@ -261,19 +304,13 @@ class ClueJsonReader:
         self.text_key, self.label_key, self.text_b_key = text_key, label_key, text_b_key
         self.label_desc_key, self.id_key, self.label_separator = label_desc_key, id_key, label_separator
 
-    def __call__(self, path: str) -> list[dict]:
+    def __call__(self, path: str, key: str | None = None) -> list[dict]:
         path = str(path)
         examples = []
-        for number, line in enumerate(lines(read_text(path)), 1):
+        for number, line in read_lines(path, key):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, number, f"invalid JSON ({err.msg} at column {err.colno}). Each line must be "
-                                              f"one JSON object.") from None
-            if not isinstance(record, dict):
-                raise DataError(path, number, f"expected a JSON object per line, got {type(record).__name__}.")
+            record = parse_json_line(line, path, number)
             example = {"text": _check_text(path, number, self._get(path, number, record, self.text_key), "text")}
             if self.label_desc_key and record.get(self.label_desc_key) not in (None, ""):
                 raw = record[self.label_desc_key]
@@ -318,6 +355,14 @@ def build_clue_json_reader(
         label_separator: split string labels on this for multi-label data.
 
     Returns:
-        ``reader(path) -> list[example]``.
+        ``reader(path, key) -> list[example]``.
     """
     return ClueJsonReader(text_key, label_key, text_b_key, label_desc_key, id_key, label_separator)
+
+
+thucnews = DatasetSpec(build=build_thucnews_reader, label_kind="label",
+                       description="THUCNews-style text<TAB>label id lines + class.txt")
+table = DatasetSpec(build=build_table_reader, label_kind="label",
+                    description="CSV / TSV tables (columns by name or index; pairs, multi-label)")
+clue_json = DatasetSpec(build=build_clue_json_reader, label_kind="label",
+                        description="CLUE-style JSON lines (TNEWS, AFQMC pairs ...)")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
 
 from zhnlp.errors import DataError
+from zhnlp.textio import read_lines
 
 _TAG = re.compile(r"^<(question|triple|answer) id=(\d+)>\t?(.*)$")
 _SEPARATOR = re.compile(r"^=+\s*$")
@@ -48,29 +48,23 @@ def parse_triple(text: str) -> tuple[str, str, str] | None:
     return subject, predicate, obj
 
 
-def read_text_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line without its line break) of a UTF-8 file (a BOM is accepted)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            for number, line in enumerate(f, 1):
-                yield number, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}). Convert the file "
-                                    f"to UTF-8.") from None
+def read_questions(path: str, key: str | None = None) -> list[Question]:
+    """Parse an NLPCC question file (UTF-8, read with :func:`zhnlp.textio.read_lines`).
 
-
-def read_questions(path: str) -> list[Question]:
-    """Parse an NLPCC question file.
+    Args:
+        path: the file.
+        key: the config key that names it (for the missing-file message).
 
     Raises:
         DataError: a line that is neither a tagged line, a separator nor blank; a ``<triple>`` or
             ``<answer>`` whose id differs from the question's; a triple without two ``|||``; an
-            empty question. A triple with an empty part is kept as ``unusable_triple``.
+            empty question; a missing or non-UTF-8 file. A triple with an empty part is kept as
+            ``unusable_triple``.
     """
     path = str(path)
     out: list[Question] = []
     current: Question | None = None
-    for number, line in read_text_lines(path):
+    for number, line in read_lines(path, key):
         if not line.strip() or _SEPARATOR.match(line):
             continue
         match = _TAG.match(line)

@@ -3,14 +3,16 @@
 ``key(text)`` is what the KB indexes and what lookups compare: NFKC (full-width -> half-width),
 lower case, and every punctuation, whitespace and control character dropped, so
 ``《笑傲江湖》``, ``笑傲江湖`` and ``史蒂芬·霍金`` / ``史蒂芬霍金`` meet. ``key_with_offsets`` also
-says which original character each key character came from, to map a match back to a span of
-the ORIGINAL question.
+says which original character each key character came from (``zhnlp.text.fold_with_offsets`` with
+:func:`fold_char`), to map a match back to a span of the ORIGINAL question.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
+
+from zhnlp.text import fold_with_offsets, nfkc_lower
 
 # A trailing parenthetical disambiguation: 李娜（网球运动员）, hp dx2304tx(gc235pa), 慧炬u盘 (8gb).
 _PAREN = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
@@ -19,9 +21,10 @@ MAX_KEY_CHARS = 64  # longer names are cut to this many key chars for alias / fu
 
 @lru_cache(maxsize=65536)
 def fold_char(ch: str) -> str:
-    """One original character -> its key characters ('' when it is punctuation or space)."""
+    """One original character -> its key characters: :func:`zhnlp.text.nfkc_lower` without
+    punctuation, separators, whitespace and control / format characters ('' when nothing is left)."""
     out = []
-    for c in unicodedata.normalize("NFKC", ch).lower():
+    for c in nfkc_lower(ch):
         category = unicodedata.category(c)
         if category[0] in "PZ" or category in ("Cc", "Cf") or c.isspace():
             continue
@@ -31,12 +34,7 @@ def fold_char(ch: str) -> str:
 
 def key_with_offsets(text: str) -> tuple[str, list[int]]:
     """The matching key of ``text`` and, per key character, the index of its original character."""
-    chars, origin = [], []
-    for i, ch in enumerate(text):
-        folded = fold_char(ch)
-        chars.append(folded)
-        origin.extend([i] * len(folded))
-    return "".join(chars), origin
+    return fold_with_offsets(text, fold_char)
 
 
 def key(text: str) -> str:

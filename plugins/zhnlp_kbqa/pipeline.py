@@ -3,20 +3,24 @@
 ``train_kbqa(cfg, run_dir)`` trains the whole pipeline in one command and leaves::
 
     run_dir/kb.sqlite                 the KB (unless data.kb_path names a ready .sqlite file)
-    run_dir/mention/                  NER run: topic-entity mention tagger (zhnlp.train.train)
+    run_dir/mention/                  NER run: topic-entity mention tagger (zhnlp.train.train;
+                                      its model in mention/model/)
     run_dir/relation/data/*.jsonl     derived sentence pairs (masked question, predicate, 0/1)
-    run_dir/relation/                 classification run: relation matcher (zhnlp.train.train)
+    run_dir/relation/                 classification run: relation matcher (relation/model/)
     run_dir/predictions/{dev,test}.jsonl, run_dir/metrics.json, run_dir/predictor.json
 
 Config keys it reads (see ``conf/experiment/nlpcc_kbqa_scratch.yaml``):
     data.{train,dev,test}_path   NLPCC question files (test optional)
+    data.reader                  the NLPCC reader's options (mention_type, min_partial)
     data.kb_path                 triple file(s) (a path or a list) to build the KB from, or one
                                  ready ``.sqlite`` KB; null: the gold triples of the question files
     data.kb_add_gold             also add the gold triples of the question files to the KB
     data.batch_size / eval_batch_size / max_length
-    kbqa.mention / kbqa.relation {encoder, head, optim, trainer, early_stopping, batch_size}:
-                                 the two sub-runs; optim / trainer / early_stopping are merged over
-                                 the top-level ones (so trainer.max_epochs=1 limits both)
+    kbqa.mention / kbqa.relation {encoder, head, optim, trainer, early_stopping, batch_size, members}:
+                                 the two sub-runs; ``encoder`` / ``head`` name registered components
+                                 (``name:``); optim / trainer / early_stopping are merged over the
+                                 top-level ones (so trainer.max_epochs=1 limits both); members: K
+                                 trains an in-run ensemble of K models for that part (default 1)
     kbqa.negatives {kb, similar, random}, kbqa.link {...}, kbqa.answer {threshold, ...}, kbqa.mask
 """
 from __future__ import annotations
@@ -32,11 +36,13 @@ from zhnlp.outputs import metrics_table, write_metrics, write_predictions
 from zhnlp_kbqa.linking import EntityLinker
 from zhnlp_kbqa.qa import KBQA, LINK_KEYS
 from zhnlp_kbqa.readers import read_nlpcc
-from zhnlp_kbqa.relation_data import MASK, READER, PredicateInventory, relation_examples, write_jsonl
+from zhnlp_kbqa.relation_data import MASK, RELATION_DATA, PredicateInventory, relation_examples, write_jsonl
 from zhnlp_kbqa.sqlite_kb import SQLiteKB, build_sqlite_kb
 
 SPLITS = {"train": "train_path", "dev": "dev_path", "test": "test_path"}
 LOADER = "zhnlp_kbqa.pipeline.load_kbqa"
+MENTION_DATASET = "nlpcc2016_kbqa"  # the registered dataset of the mention tagger's data config
+READER_OPTIONS = ("mention_type", "min_partial")  # data.reader options the QA evaluation honours too
 
 
 def deep_merge(base: dict, over: dict | None) -> dict:
@@ -51,11 +57,13 @@ def sub_config(cfg: dict, part: str, data: dict) -> dict:
     """The plain config of one sub-run (``part`` = mention | relation) for ``zhnlp.train.train``."""
     spec = (cfg.get("kbqa") or {}).get(part) or {}
     for needed in ("encoder", "head"):
-        if not isinstance(spec.get(needed), dict) or "_target_" not in spec[needed]:
-            raise ConfigError(f"kbqa.{part}.{needed} must be a full config with _target_ (e.g. put "
-                              f"'- /{needed}@kbqa.{part}.{needed}: NAME' in the experiment's defaults).")
+        if not isinstance(spec.get(needed), dict) or not isinstance(spec[needed].get("name"), str):
+            raise ConfigError(f"kbqa.{part}.{needed} must be a full config that names a registered {needed} with "
+                              f"`name:` (e.g. put '- /{needed}@kbqa.{part}.{needed}: NAME' in the experiment's "
+                              f"defaults; `zhnlp plugins` lists the names).")
     return {
         "seed": cfg.get("seed", 42), "data": data, "encoder": spec["encoder"], "head": spec["head"],
+        "members": int(spec.get("members") or 1), "torch_threads": cfg.get("torch_threads"),
         "optim": deep_merge(cfg.get("optim") or {}, spec.get("optim")),
         "trainer": deep_merge(cfg.get("trainer") or {}, spec.get("trainer")),
         "early_stopping": deep_merge(cfg.get("early_stopping") or {}, spec.get("early_stopping")),
@@ -120,6 +128,7 @@ def train_kbqa(cfg: dict, run_dir: Path) -> dict[str, float]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     data, kbqa = cfg["data"], cfg.get("kbqa") or {}
+    options = {k: v for k, v in (data.get("reader") or {}).items() if k in READER_OPTIONS}
     for key in ("train_path", "dev_path"):
         if not data.get(key):
             raise ConfigError(f"data.{key} is not set. Pass data.{key}=/path/to/nlpcc-file.")
@@ -134,7 +143,7 @@ def train_kbqa(cfg: dict, run_dir: Path) -> dict[str, float]:
         if not Path(path).is_file():
             raise ConfigError(f"data.{key}={path}: file not found.")
         stats: Counter = Counter()
-        splits[split] = read_nlpcc(path, stats=stats)
+        splits[split] = read_nlpcc(path, stats=stats, key=f"data.{key}", **options)
         if not splits[split]:
             raise ConfigError(f"data.{key}={path}: no questions found.")
         print(_mention_stats(split, stats))
@@ -150,8 +159,7 @@ def train_kbqa(cfg: dict, run_dir: Path) -> dict[str, float]:
     # 1. mention tagger: NER on the questions, the derived mention as the one entity type
     part = kbqa.get("mention") or {}
     mention_data = {
-        "name": f"{data.get('name', 'kbqa')}_mention",
-        "reader": {"_target_": "zhnlp_kbqa.readers.build_nlpcc_reader", "skip_unmatched": True},
+        "name": MENTION_DATASET, "reader": {**options, "skip_unmatched": True},
         "train_path": str(Path(data["train_path"]).resolve()), "dev_path": str(Path(data["dev_path"]).resolve()),
         "test_path": str(Path(data["test_path"]).resolve()) if data.get("test_path") else None,
         "batch_size": part.get("batch_size", data.get("batch_size", 32)),
@@ -176,7 +184,7 @@ def train_kbqa(cfg: dict, run_dir: Path) -> dict[str, float]:
         print(f"  relation pairs {split}: {len(rows)} ({sum(r['label'] == '1' for r in rows)} positive)")
     part = kbqa.get("relation") or {}
     relation_data = {
-        "name": f"{data.get('name', 'kbqa')}_relation", "reader": dict(READER),
+        **RELATION_DATA,
         "train_path": pair_paths["train"], "dev_path": pair_paths["dev"], "test_path": pair_paths["test"],
         "batch_size": part.get("batch_size", data.get("batch_size", 32)),
         "eval_batch_size": data.get("eval_batch_size", 64), "max_length": data.get("max_length"),
@@ -229,9 +237,10 @@ def load_kbqa(path: str | Path, device: str = "cpu", kb: str | None = None, ment
         settings: answering settings (``threshold``, ``top_k``, ...), see :class:`~zhnlp_kbqa.qa.KBQA`.
 
     Returns:
-        KBQA with ``.predict(questions)``.
+        KBQA with ``.predict(questions)``; its two models are :class:`~zhnlp.model.TaskModel`\ s
+        (``zhnlp.predict.load_model`` of each sub-run: its ``model/`` folder).
     """
-    from zhnlp.predict import Predictor
+    from zhnlp.predict import load_model
 
     run = Path(path)
     if not run.is_dir():
@@ -242,6 +251,6 @@ def load_kbqa(path: str | Path, device: str = "cpu", kb: str | None = None, ment
     if not kb_path.is_absolute():
         kb_path = run / kb_path
     merged = {**(stored.get("settings") or {}), **(settings or {})}
-    return KBQA(Predictor.from_path(run / mention, device=device), Predictor.from_path(run / relation, device=device),
+    return KBQA(load_model(run / mention, device=device), load_model(run / relation, device=device),
                 SQLiteKB(kb_path), merged)
 

@@ -47,8 +47,10 @@ class KBQA:
     """A trained pipeline. Build with :func:`zhnlp_kbqa.pipeline.load_kbqa` or ``zhnlp.load(run_dir)``.
 
     Args:
-        mention_model: a ``zhnlp.predict.Predictor`` of the mention tagger (NER).
-        relation_model: a ``zhnlp.predict.Predictor`` of the pair classifier (labels "0"/"1").
+        mention_model: the mention tagger (NER): a :class:`~zhnlp.model.TaskModel`, or anything with
+            ``predict(texts)`` giving entity lists.
+        relation_model: the pair classifier (labels "0"/"1"): a TaskModel, or anything with
+            ``predict_examples(examples)`` giving classification predictions with ``probs``.
         kb: a KnowledgeBase.
         settings: ``threshold``, ``mask``, ``max_predicates``, ``scan_fallback``, ``scan_overlap``,
             ``scan_score`` (linking-score factor of scanned spans), ``batch_size`` and the EntityLinker
@@ -176,8 +178,5 @@ def _mention(work: _Work) -> str | None:
 
 
 def _positive_prob(prediction: dict) -> float:
-    """P(label "1") from a classification-head prediction (``top_k`` lists every class of a binary head)."""
-    for label, prob in prediction.get("top_k", []):
-        if label == "1":
-            return float(prob)
-    return 1.0 - float(prediction["prob"]) if prediction.get("label") == "0" else float(prediction.get("prob", 0.0))
+    """P(label "1") from a classification-head prediction (``probs`` holds every class)."""
+    return float(prediction["probs"].get("1", 0.0))

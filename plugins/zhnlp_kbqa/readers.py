@@ -1,4 +1,4 @@
-"""Public builder of the NLPCC 2016 KBQA reader (entry point ``nlpcc2016_kbqa``).
+"""The NLPCC 2016 KBQA reader: entry point ``nlpcc2016_kbqa`` -> :data:`nlpcc` (``label_kind="entities"``).
 
 Each question becomes one example that serves both as QA gold and as NER training data for
 mention detection::
@@ -20,6 +20,7 @@ import warnings
 from collections import Counter
 from typing import Callable
 
+from zhnlp.types import DatasetSpec
 from zhnlp_kbqa.mentions import derive_mention
 from zhnlp_kbqa.nlpcc import read_questions
 
@@ -27,12 +28,20 @@ MENTION_TYPE = "SUBJ"
 
 
 def read_nlpcc(path: str, mention_type: str = MENTION_TYPE, skip_unmatched: bool = False,
-               min_partial: float = 0.5, stats: Counter | None = None) -> list[dict]:
-    """Read one NLPCC question file into examples (see the module docstring)."""
+               min_partial: float = 0.5, stats: Counter | None = None, key: str | None = None) -> list[dict]:
+    """Read one NLPCC question file into examples (see the module docstring).
+
+    Args:
+        path: the question file.
+        mention_type, skip_unmatched, min_partial: see :func:`build_nlpcc_reader`.
+        stats: counts per mention method (``exact``, ..., ``none``, ``unusable``, ``unlabelled``)
+            are added to it.
+        key: the config key that names the file (for the missing-file message).
+    """
     path = str(path)
     stats = Counter() if stats is None else stats
     examples, first_unmatched, first_unusable = [], None, None
-    for q in read_questions(path):
+    for q in read_questions(path, key):
         ex = {"text": q.text, "id": q.id, "_file": path, "_line": q.line}
         if q.unusable_triple is not None:  # no gold to learn from; as a question without a mention
             stats["unusable"] += 1
@@ -69,7 +78,7 @@ def read_nlpcc(path: str, mention_type: str = MENTION_TYPE, skip_unmatched: bool
 
 
 def build_nlpcc_reader(mention_type: str = MENTION_TYPE, skip_unmatched: bool = False,
-                       min_partial: float = 0.5) -> Callable[[str], list[dict]]:
+                       min_partial: float = 0.5) -> Callable[..., list[dict]]:
     """Reader for NLPCC 2016 KBQA question files (4-line blocks).
 
     Args:
@@ -80,10 +89,15 @@ def build_nlpcc_reader(mention_type: str = MENTION_TYPE, skip_unmatched: bool = 
             must cover.
 
     Returns:
-        ``reader(path) -> list[example]``.
+        ``reader(path, key) -> list[example]``; the derived mention is the example's one entity.
     """
 
     def read(path: str, key: str | None = None) -> list[dict]:
-        return read_nlpcc(path, mention_type, skip_unmatched, min_partial)
+        return read_nlpcc(path, mention_type, skip_unmatched, min_partial, key=key)
 
     return read
+
+
+# Its examples carry the derived topic-entity mention as ``entities``: NER heads train on it.
+nlpcc = DatasetSpec(build=build_nlpcc_reader, label_kind="entities",
+                    description="NLPCC 2016 KBQA question blocks; the topic mention as an entity")

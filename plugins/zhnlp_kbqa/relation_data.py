@@ -113,6 +113,6 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
     return path
 
 
-# The zhnlp_classify reader config that reads these files back.
-READER = {"_target_": "zhnlp_classify.readers.build_clue_json_reader", "text_key": "text", "label_key": "label",
-          "text_b_key": "predicate", "label_desc_key": None, "id_key": "qid"}
+# The data config (``clue_json`` dataset, zhnlp_classify) that reads these files back as sentence pairs.
+RELATION_DATA = {"name": "clue_json", "reader": {"text_key": "text", "label_key": "label", "text_b_key": "predicate",
+                                                 "label_desc_key": None, "id_key": "qid"}}

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 from tqdm import tqdm
 
 from zhnlp.errors import ConfigError, ZhnlpError
+from zhnlp.textio import iter_lines
 from zhnlp_kbqa.normalize import MAX_KEY_CHARS, alias_key, bigrams, char_overlap, key, lookup_key
 from zhnlp_kbqa.nlpcc import parse_triple
 
@@ -85,15 +86,9 @@ def _run_script(con: sqlite3.Connection, script: str) -> None:
 def _source_lines(paths: list[str], bar: tqdm) -> Iterator[tuple[str, int, str | None]]:
     """(path, line number, text or None when the line is not UTF-8), streamed."""
     for path in paths:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
-                bar.update(len(raw))
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                try:
-                    yield path, number, raw.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError:
-                    yield path, number, None
+        for number, line, size in iter_lines(path, strict=False):
+            bar.update(size)
+            yield path, number, line
 
 
 def _batched(rows: Iterable, size: int) -> Iterator[list]:

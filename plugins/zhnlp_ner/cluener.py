@@ -4,10 +4,8 @@ Test files may have no ``label``: those examples get ``entities: []`` and ``_gol
 """
 from __future__ import annotations
 
-import json
-
 from zhnlp.errors import DataError
-from zhnlp_ner.textfile import Tally, read_lines
+from zhnlp.textio import Tally, parse_json_line, read_lines
 
 
 def parse_label(path: str, line: int, text: str, label) -> list[dict]:
@@ -37,17 +35,15 @@ def parse_label(path: str, line: int, text: str, label) -> list[dict]:
 
 
 def read_cluener(path: str, key: str | None = None) -> list[dict]:
-    """Read a CLUENER2020 JSON-lines file into examples."""
+    """Read a CLUENER2020 JSON-lines file into examples (``key``: the config key naming the file,
+    for the missing-file message)."""
     examples = []
     blank = Tally("examples with an empty or whitespace-only text skipped")
     for number, line in read_lines(path, key):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(path, number, f"invalid JSON ({err.msg} at column {err.colno}); each line must be one JSON object.") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        record = parse_json_line(line, path, number)
+        if not isinstance(record.get("text"), str):
             raise DataError(path, number, 'expected an object with a "text" string, e.g. {"text": "...", "label": {...}}.')
         text = record["text"]
         if not text.strip():

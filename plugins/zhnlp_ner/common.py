@@ -1,15 +1,22 @@
-"""What every NER head shares: the label set, evaluation, the report and long-text windows.
+"""What every NER head shares: the label set, evaluation, the report, long-text windows,
+ensemble voting and the line-break rule of decoding.
 
 Kept as one small mixin so the three heads stay short; each head adds its own
 ``targets`` / ``forward`` / ``predict``.
 """
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from typing import Any, Sequence
 
-from zhnlp_ner.alignment import AlignmentStats
+from zhnlp.alignment import AlignmentStats
+from zhnlp.windows import merge_predictions, split_example
 from zhnlp_ner.metrics import entity_metrics, format_report
-from zhnlp_ner.windows import merge_predictions, split_example
+
+# What ``str.splitlines`` breaks at: no decoded entity contains one of these (``split_newlines``).
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK = re.compile(f"[{re.escape(LINE_BREAKS)}]")
 
 
 def collect_entity_types(examples: Sequence[dict]) -> list[str]:
@@ -29,20 +36,79 @@ def cluener_record(example: dict, entities: Sequence[dict]) -> dict:
     return {"id": example.get("id"), "label": label}
 
 
+def vote_spans(predictions: Sequence[Sequence[dict]], weights: Sequence[float], vote: float = 0.5) -> list[dict]:
+    """Entities predicted by more than ``vote`` of the (weighted) members.
+
+    Args:
+        predictions: each member's entities for one example.
+        weights: one weight per member.
+        vote: the share of the total weight an entity ``(type, start, end)`` must exceed
+            (0.5: a strict majority).
+
+    Returns:
+        the kept entities (each as the first member predicting it wrote it), sorted by
+        (start, end, type).
+    """
+    votes: dict[tuple, float] = defaultdict(float)
+    first: dict[tuple, dict] = {}
+    for pred, w in zip(predictions, weights):
+        for ent in {(e["type"], int(e["start"]), int(e["end"])): e for e in pred}.values():  # one vote per member
+            key = (ent["type"], int(ent["start"]), int(ent["end"]))
+            votes[key] += w
+            first.setdefault(key, ent)
+    total = sum(weights)
+    kept = [key for key, v in votes.items() if v > vote * total + 1e-9]
+    return [first[key] for key in sorted(kept, key=lambda k: (k[1], k[2], k[0]))]
+
+
+def has_line_break(text: str) -> bool:
+    """Whether ``text`` holds one of :data:`LINE_BREAKS`."""
+    return _LINE_BREAK.search(text) is not None
+
+
+def cut_at_line_breaks(entities: Sequence[dict], text: str) -> list[dict]:
+    """Entities of ``text`` that contain a line break, cut into their pieces on each line.
+
+    A piece keeps the entity's type and loses the whitespace next to the cut (e.g. a space
+    before the ``\\n``); empty pieces are dropped. Entities without a line break are returned
+    as they are.
+
+    Returns:
+        the entities, sorted by (start, end, type) without duplicates.
+    """
+    if not has_line_break(text):
+        return list(entities)
+    out: dict[tuple[int, int, str], dict] = {}
+    for ent in entities:
+        start, end, typ = ent["start"], ent["end"], ent["type"]
+        breaks = [m.start() for m in _LINE_BREAK.finditer(text, start, end)]
+        if not breaks:
+            out[(start, end, typ)] = ent
+            continue
+        bounds = list(zip([start] + [k + 1 for k in breaks], breaks + [end]))
+        for i, (s, e) in enumerate(bounds):
+            if i > 0:  # the cut before this piece
+                while s < e and text[s].isspace():
+                    s += 1
+            if i < len(bounds) - 1:  # the cut after it
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+            if e > s:
+                out[(s, e, typ)] = {"type": typ, "start": s, "end": e, "text": text[s:e]}
+    return [out[key] for key in sorted(out)]
+
+
 class EntityHeadMixin:
-    """Shared NER-head behaviour. Subclasses set ``labels``, ``window_overlap``, ``stats`` and
-    ``eval_scheme`` (``"BIO"``/``"BIOES"`` for seqeval scoring, None for span-set scoring)."""
+    """Shared NER-head behaviour. Subclasses set ``labels``, ``window_overlap``, ``stats``,
+    ``split_newlines`` and ``eval_scheme`` (``"BIO"``/``"BIOES"`` for seqeval scoring, None for
+    span-set scoring)."""
 
     main_metric = "f1"
     labels: list[str]
     window_overlap: int
+    split_newlines: bool
     stats: AlignmentStats
     eval_scheme: str | None
-
-    @staticmethod
-    def collect_labels(examples: Sequence[dict]) -> list[str]:
-        """Sorted entity types present in ``examples``."""
-        return collect_entity_types(examples)
 
     @property
     def output_formats(self) -> dict[str, Any]:
@@ -76,3 +142,14 @@ class EntityHeadMixin:
     def merge(self, example: dict, parts: Sequence[tuple[dict, Any]]) -> list[dict]:
         """Window predictions -> one prediction in offsets of ``example["text"]``."""
         return merge_predictions(example, parts)
+
+    def combine(self, predictions: Sequence[Sequence[dict]], weights: Sequence[float], heads: Sequence[Any],
+                vote: float = 0.5) -> list[dict]:
+        """One example's ensemble prediction: span voting (see :func:`vote_spans`)."""
+        return vote_spans(predictions, weights, vote)
+
+    def cut_lines(self, predictions: list[list[dict]], texts: Sequence[str]) -> list[list[dict]]:
+        """With ``split_newlines``, every predicted entity cut at the line breaks of its text."""
+        if not self.split_newlines:
+            return predictions
+        return [cut_at_line_breaks(pred, text) for pred, text in zip(predictions, texts)]

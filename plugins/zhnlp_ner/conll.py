@@ -8,8 +8,8 @@ jieba word) are reduced to the char.
 from __future__ import annotations
 
 from zhnlp.errors import ConfigError, DataError
+from zhnlp.textio import Tally, read_lines
 from zhnlp_ner.schemes import ROLE_OF_PREFIX, decode_roles, split_tag
-from zhnlp_ner.textfile import Tally, read_lines
 
 # Prefixes each file scheme may use ("auto" accepts them all).
 FILE_SCHEMES = {

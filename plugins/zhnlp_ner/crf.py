@@ -6,14 +6,15 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
+from zhnlp.alignment import AlignmentStats
 from zhnlp.errors import ConfigError
-from zhnlp_ner.alignment import AlignmentStats
-from zhnlp_ner.common import EntityHeadMixin
+from zhnlp.layers import BiLSTM
+from zhnlp.types import GraphPart, ModelOutput
+from zhnlp_ner.export_parts import CrfPart
 from zhnlp_ner.schemes import build_tags, check_head_scheme, transition_constraints
-from zhnlp_ner.tagging import decode_tag_ids, tag_targets
+from zhnlp_ner.tagging import TaggingHeadMixin, tag_targets
 from zhnlp_ner.viterbi import ConstrainedViterbi, CrfDecoder
 
 
@@ -24,24 +25,7 @@ def fit_length(tags: torch.Tensor, length: int, fill: int) -> torch.Tensor:
     return torch.cat([tags, tags.new_full((tags.size(0), length - tags.size(1)), fill)], dim=1)
 
 
-class BiLSTM(nn.Module):
-    """A bidirectional LSTM over the unpadded part of each row."""
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int, dropout: float):
-        super().__init__()
-        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                            bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
-        self.output_size = 2 * hidden_size
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1).clamp(min=1).cpu()  # (B,)
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
-        return out  # (B, T, 2 * hidden)
-
-
-class CrfHead(EntityHeadMixin, nn.Module):
+class CrfHead(TaggingHeadMixin, nn.Module):
     """Token tagging with a linear-chain CRF.
 
     Targets: ``{"tags": (T,) long}``; special tokens get ``O`` and stay inside the CRF mask
@@ -50,7 +34,8 @@ class CrfHead(EntityHeadMixin, nn.Module):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], scheme: str = "BIO", lstm_layers: int = 0,
-                 lstm_hidden: int = 256, dropout: float = 0.1, reduction: str = "mean", window_overlap: int = 64):
+                 lstm_hidden: int = 256, dropout: float = 0.1, reduction: str = "mean", window_overlap: int = 64,
+                 split_newlines: bool = True):
         super().__init__()
         if not labels:
             raise ConfigError("the crf head needs at least one entity type (labels=[] given).")
@@ -58,13 +43,15 @@ class CrfHead(EntityHeadMixin, nn.Module):
             raise ConfigError(f"head.reduction={reduction!r}: use mean, sum or token_mean.")
         self.labels, self.scheme = list(labels), check_head_scheme(scheme)
         self.eval_scheme, self.window_overlap, self.reduction = self.scheme, int(window_overlap), reduction
+        self.split_newlines = bool(split_newlines)
         self.tags = build_tags(self.labels, self.scheme)
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         self.label_index = {t: i for i, t in enumerate(self.labels)}
         self.stats = AlignmentStats("crf")
         self.decode_repairs = 0
         self.dropout = nn.Dropout(dropout)
-        self.lstm = BiLSTM(hidden_size, lstm_hidden, lstm_layers, dropout) if lstm_layers > 0 else None
+        # dropout between stacked LSTM layers only; none on the LSTM output
+        self.lstm = BiLSTM(hidden_size, lstm_hidden, lstm_layers, dropout=dropout) if lstm_layers > 0 else None
         self.proj = nn.Linear(self.lstm.output_size if self.lstm else hidden_size, len(self.tags))
         self.crf = CRF(len(self.tags), batch_first=True)
         self.constraints = transition_constraints(self.tags, self.scheme)
@@ -82,18 +69,17 @@ class CrfHead(EntityHeadMixin, nn.Module):
         """(B, T, H) hidden states -> (B, T, num_tags) float32 emission scores."""
         x = self.dropout(hidden)
         if self.lstm is not None:
-            x = self.lstm(x, mask)
+            x = self.lstm(x, mask)  # (B, T, 2 * lstm_hidden)
         return self.proj(x).float()
 
-    def forward(self, hidden: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
-        """``{"emissions", "loss"}`` (loss = negative CRF log-likelihood, when ``tags`` is in batch)."""
+    def forward(self, hidden: torch.Tensor, batch: dict) -> ModelOutput:
+        """Emissions (B, T, K) as ``scores`` (masked by ``attention_mask``); ``loss`` = negative CRF
+        log-likelihood when ``tags`` is in the batch."""
         self.stats.flush()
         mask = batch["attention_mask"].bool()  # (B, T)
         emissions = self.emissions(hidden, mask)  # (B, T, K)
-        out = {"emissions": emissions}
-        if "tags" in batch:
-            out["loss"] = self.nll(self.crf, emissions, self.gold_tags(batch, emissions), mask)
-        return out
+        loss = self.nll(emissions, self.gold_tags(batch, emissions), mask) if "tags" in batch else None
+        return ModelOutput(loss=loss, scores=emissions, scores_mask=mask)
 
     @staticmethod
     def gold_tags(batch: dict, emissions: torch.Tensor) -> torch.Tensor:
@@ -101,30 +87,31 @@ class CrfHead(EntityHeadMixin, nn.Module):
         tags = fit_length(batch["tags"].to(emissions.device), emissions.size(1), 0)
         return tags.masked_fill(tags < 0, 0)  # padding -> O (masked anyway)
 
-    def nll(self, crf: CRF, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Negative CRF log-likelihood of (B, T) ``tags`` under (B, T, K) ``emissions``."""
-        return -crf(emissions, tags, mask=mask, reduction=self.reduction)
-
-    def transitions(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The start (K,), transition (K, K) [from, to] and end (K,) scores decoding uses."""
-        crf = self.crf
-        return crf.start_transitions, crf.transitions, crf.end_transitions
+        return -self.crf(emissions, tags, mask=mask, reduction=self.reduction)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Constrained Viterbi: (B, T, K), (B, T) -> (B, T) tag ids (-1 on padding)."""
-        return self.decoder(emissions, mask.bool(), *self.transitions())[0]
+        crf = self.crf
+        return self.decoder(emissions, mask.bool(), crf.start_transitions, crf.transitions, crf.end_transitions)[0]
 
     def export_decoder(self) -> CrfDecoder:
         """A scriptable / ONNX-exportable copy of the constrained decoder with the current weights."""
-        return CrfDecoder(*self.transitions(), *self.constraints)
+        crf = self.crf
+        return CrfDecoder(crf.start_transitions, crf.transitions, crf.end_transitions, *self.constraints)
 
     @torch.no_grad()
     def predict(self, hidden: torch.Tensor, batch: dict) -> list[list[dict]]:
         """One list of entities per row, in char offsets of ``batch["examples"][i]["text"]``."""
         self.stats.flush()
         mask = batch["attention_mask"].bool()
-        paths = self.decode(self.emissions(hidden, mask), mask).tolist()
-        texts = [ex["text"] for ex in batch["examples"]]
-        preds, repairs = decode_tag_ids(paths, batch["offsets"], texts, self.tags, self.scheme == "BIOES")
-        self.decode_repairs += repairs
-        return preds
+        return self.entities_from_tags(self.decode(self.emissions(hidden, mask), mask), batch)
+
+    def export_part(self, batch: dict) -> GraphPart:
+        """Emissions + the scripted constrained Viterbi: ``tags`` (B, T), -1 on padding."""
+        return GraphPart(CrfPart(self), output="tags", axes={0: "batch", 1: "seq"})
+
+    def predict_from_export(self, output: torch.Tensor, batch: dict) -> list[list[dict]]:
+        """The graph's ``tags`` (B, T) -> entities per row (what ``predict`` does after Viterbi)."""
+        return self.entities_from_tags(output, batch)

@@ -5,6 +5,10 @@ Per type, start and end tokens are projected to ``head_size`` vectors, rotated w
 (relative positions), and scored by a scaled dot product: (B, types, T, T). Only spans with
 start <= end over real tokens count. Loss: multi-label categorical cross-entropy
 (log(1 + sum_neg e^s) + log(1 + sum_pos e^-s)) per row and type.
+
+With ``split_newlines`` (the default) decoding never returns a span across a line break: such
+cells (and tokens holding a line break) are ruled out before the best spans are picked, like the
+start <= end rule, so the spans on either side compete on their own scores.
 """
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from zhnlp.alignment import AlignmentStats, as_offsets, entity_token_spans, token_spans_to_entities
 from zhnlp.errors import ConfigError
-from zhnlp_ner.alignment import AlignmentStats, as_offsets, entity_token_spans, token_spans_to_entities
-from zhnlp_ner.common import EntityHeadMixin
+from zhnlp.types import ModelOutput
+from zhnlp_ner.common import LINE_BREAKS, EntityHeadMixin, has_line_break
 
 
 def rope(x: torch.Tensor) -> torch.Tensor:
@@ -54,6 +59,25 @@ def real_token_mask(offsets_list: Sequence, seq_len: int, device: torch.device) 
     return mask.to(device)
 
 
+def same_line_cells(offsets_list: Sequence, texts: Sequence[str], seq_len: int, device: torch.device) -> torch.Tensor | None:
+    """(B, 1, T, T) bool: spans whose tokens hold no line break and lie on one line of the row's
+    text; None when no text has a line break (every cell may stay)."""
+    if not any(has_line_break(text) for text in texts):
+        return None
+    line = torch.zeros(len(texts), seq_len, dtype=torch.long)  # (B, T) line of each token's start
+    on_break = torch.zeros(len(texts), seq_len, dtype=torch.bool)  # (B, T) token holds a line break
+    for i, (offsets, text) in enumerate(zip(offsets_list, texts)):
+        before = [0]  # before[c]: line breaks in text[:c]
+        for ch in text:
+            before.append(before[-1] + (ch in LINE_BREAKS))
+        for k, (s, e) in enumerate(as_offsets(offsets)[:seq_len]):
+            if e > s:
+                line[i, k], on_break[i, k] = before[s], before[e] > before[s]
+    ok = ~on_break
+    cells = (line[:, :, None] == line[:, None, :]) & ok[:, :, None] & ok[:, None, :]  # (B, T, T)
+    return cells[:, None].to(device)
+
+
 class GlobalPointerHead(EntityHeadMixin, nn.Module):
     """GlobalPointer span scoring.
 
@@ -62,7 +86,7 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], head_size: int = 64, rope: bool = True,
-                 dropout: float = 0.1, window_overlap: int = 64):
+                 dropout: float = 0.1, window_overlap: int = 64, split_newlines: bool = True):
         super().__init__()
         if not labels:
             raise ConfigError("the global_pointer head needs at least one entity type (labels=[] given).")
@@ -72,6 +96,7 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
         self.label_index = {t: i for i, t in enumerate(self.labels)}
         self.head_size, self.use_rope = int(head_size), bool(rope)
         self.eval_scheme, self.window_overlap = None, int(window_overlap)
+        self.split_newlines = bool(split_newlines)
         self.stats = AlignmentStats("global_pointer")
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(hidden_size, len(self.labels) * self.head_size * 2)
@@ -102,15 +127,17 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
         upper = torch.ones(seq_len, seq_len, dtype=torch.bool, device=token_mask.device).triu()
         return (token_mask[:, None, :, None] & token_mask[:, None, None, :] & upper)
 
-    def forward(self, hidden: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
-        """``{"scores", "loss"}`` (loss when ``spans`` is in batch)."""
+    def forward(self, hidden: torch.Tensor, batch: dict) -> ModelOutput:
+        """Span scores (B, L, T, T) as binary ``scores``; ``scores_mask`` (B, 1, T, T): the cells
+        with start <= end, both inside ``attention_mask``; ``loss`` when ``spans`` is in the batch."""
         self.stats.flush()
         scores = self.scores(hidden)  # (B, L, T, T)
-        out = {"scores": scores}
+        attention = batch["attention_mask"].bool().to(scores.device)  # (B, T)
+        loss = None
         if "spans" in batch:
             b, num_labels, seq_len, _ = scores.shape
             valid = self.valid_cells(real_token_mask(batch["offsets"], seq_len, scores.device))  # (B, 1, T, T)
-            valid = valid & batch["attention_mask"].bool()[:, None, :, None].to(scores.device)
+            valid = valid & attention[:, None, :, None]
             positive = torch.zeros_like(scores, dtype=torch.bool)  # (B, L, T, T)
             spans = batch["spans"].to(scores.device)  # (B, N, 3)
             row = torch.arange(b, device=scores.device)[:, None].expand(b, spans.size(1))  # (B, N)
@@ -118,10 +145,10 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
             s = spans[keep]
             positive[row[keep], s[:, 0], s[:, 1], s[:, 2]] = True
             valid = valid.expand_as(scores)
-            out["loss"] = multilabel_cross_entropy(
+            loss = multilabel_cross_entropy(
                 scores.reshape(b * num_labels, -1), positive.reshape(b * num_labels, -1), valid.reshape(b * num_labels, -1)
             )
-        return out
+        return ModelOutput(loss=loss, scores=scores, scores_mask=self.valid_cells(attention), binary=True)
 
     @torch.no_grad()
     def predict(self, hidden: torch.Tensor, batch: dict) -> list[list[dict]]:
@@ -132,7 +159,12 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
     def decode(self, scores: torch.Tensor, batch: dict) -> list[list[dict]]:
         """(B, L, T, T) scores -> entities per row."""
         b, num_labels, seq_len, _ = scores.shape
-        valid = self.valid_cells(real_token_mask(batch["offsets"], seq_len, scores.device))
+        valid = self.valid_cells(real_token_mask(batch["offsets"], seq_len, scores.device))  # (B, 1, T, T)
+        if self.split_newlines:
+            texts = [ex["text"] for ex in batch["examples"]]
+            same_line = same_line_cells(batch["offsets"], texts, seq_len, scores.device)
+            if same_line is not None:
+                valid = valid & same_line
         flat = scores.masked_fill(~valid, float("-inf")).reshape(b, -1)  # (B, L*T*T)
         # At most 2 spans per token and row (the best ones): binds only for an untrained model,
         # which would otherwise return ~L*T*T/4 spans per row.

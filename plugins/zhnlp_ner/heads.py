@@ -1,15 +1,24 @@
-"""Public builders of the NER heads (entry points ``crf``, ``softmax``, ``global_pointer``).
+"""Public builders and registrations of the NER heads (entry points ``crf``, ``softmax``,
+``global_pointer``: :class:`zhnlp.HeadSpec` objects).
 
-Each builder carries ``collect_labels(examples) -> sorted entity types``: the core calls it on
-the training examples and passes the result as ``labels``.
+Each spec's ``collect_labels`` (the sorted entity types of the training examples) gives the
+``labels`` the core passes to the builder.
+
+Line breaks: by default (``split_newlines: true``) no predicted entity contains a line break
+(``\\n``, ``\\r``, U+2028 ... : what ``str.splitlines`` breaks at). BERT-style tokenizers drop
+whitespace, so a tagger never sees the newline between two lines, and the char encoders turn it
+into the same ``[SPACE]`` token as a space: a tag path running through it would join the end of
+one line and the start of the next into one entity. The tagging heads therefore cut a decoded
+entity at each line break (both pieces keep the type: two entities where both sides are tagged);
+the span head rules out the spans that cross one before picking its best spans.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
+from zhnlp.types import HeadSpec
 from zhnlp_ner.common import collect_entity_types
 from zhnlp_ner.crf import CrfHead
-from zhnlp_ner.crf_branches import BranchCrfHead
 from zhnlp_ner.global_pointer import GlobalPointerHead
 from zhnlp_ner.softmax import SoftmaxHead
 
@@ -23,7 +32,7 @@ def build_crf(
     dropout: float = 0.1,
     reduction: str = "mean",
     window_overlap: int = 64,
-    branches: int = 1,
+    split_newlines: bool = True,
 ) -> CrfHead:
     """CRF tagging head (optional BiLSTM, linear emissions, linear-chain CRF).
 
@@ -36,18 +45,14 @@ def build_crf(
         dropout: dropout on the encoder output (and between LSTM layers).
         reduction: CRF log-likelihood reduction: ``mean`` (per sequence), ``sum`` or ``token_mean``.
         window_overlap: char overlap of windows for texts longer than the encoder accepts.
-        branches: K > 1 splits the hidden states into K equal slices (an encoder of K branches,
-            e.g. ``bilstm`` with ``branches: K``), gives each its own emissions + CRF trained on
-            its own likelihood, and decodes with the mean of their scores (a K-model ensemble).
+        split_newlines: cut every decoded entity at the line breaks of its text (a path through
+            ``北京\\n大学`` gives ``北京`` and ``大学``); False keeps the decoded spans as they are.
 
     Returns:
         the head; ``param_groups()`` returns ``{"crf": ...}`` for ``optim.group_lr.crf``.
     """
-    kwargs = dict(scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden, dropout=dropout,
-                  reduction=reduction, window_overlap=window_overlap)
-    if int(branches) != 1:
-        return BranchCrfHead(hidden_size, labels, branches, **kwargs)
-    return CrfHead(hidden_size, labels, **kwargs)
+    return CrfHead(hidden_size, labels, scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
+                   dropout=dropout, reduction=reduction, window_overlap=window_overlap, split_newlines=split_newlines)
 
 
 def build_softmax(
@@ -57,6 +62,7 @@ def build_softmax(
     dropout: float = 0.1,
     window_overlap: int = 64,
     label_smoothing: float = 0.0,
+    split_newlines: bool = True,
 ) -> SoftmaxHead:
     """Per-token softmax tagging head (argmax decoding with conlleval repairs).
 
@@ -67,12 +73,13 @@ def build_softmax(
         dropout: dropout on the encoder output.
         window_overlap: char overlap of windows for long texts.
         label_smoothing: cross-entropy label smoothing in [0, 1).
+        split_newlines: cut every decoded entity at the line breaks of its text (as ``crf``).
 
     Returns:
         the head.
     """
     return SoftmaxHead(hidden_size, labels, scheme=scheme, dropout=dropout, window_overlap=window_overlap,
-                       label_smoothing=label_smoothing)
+                       label_smoothing=label_smoothing, split_newlines=split_newlines)
 
 
 def build_global_pointer(
@@ -82,6 +89,7 @@ def build_global_pointer(
     rope: bool = True,
     dropout: float = 0.1,
     window_overlap: int = 64,
+    split_newlines: bool = True,
 ) -> GlobalPointerHead:
     """GlobalPointer span head (handles nested entities).
 
@@ -92,17 +100,20 @@ def build_global_pointer(
         rope: rotate projections with RoPE (relative position awareness).
         dropout: dropout on the encoder output.
         window_overlap: char overlap of windows for long texts.
+        split_newlines: never decode a span that crosses a line break (nor one on a token that
+            holds one); the spans within each line are scored on their own.
 
     Returns:
         the head.
     """
     return GlobalPointerHead(hidden_size, labels, head_size=head_size, rope=rope, dropout=dropout,
-                             window_overlap=window_overlap)
+                             window_overlap=window_overlap, split_newlines=split_newlines)
 
 
-build_crf.collect_labels = collect_entity_types
-build_softmax.collect_labels = collect_entity_types
-build_global_pointer.collect_labels = collect_entity_types
-
-# The bundled data each head trains on in the shared contract tests (a data= config name).
-build_crf.example_data = build_softmax.example_data = build_global_pointer.example_data = "sample_ner"
+crf = HeadSpec(build=build_crf, task="ner", label_kind="entities", collect_labels=collect_entity_types,
+               example_data="sample_ner", description="CRF tagger: [BiLSTM] + linear emissions + constrained Viterbi")
+softmax = HeadSpec(build=build_softmax, task="ner", label_kind="entities", collect_labels=collect_entity_types,
+                   example_data="sample_ner", description="per-token softmax tagger (argmax with conlleval repairs)")
+global_pointer = HeadSpec(build=build_global_pointer, task="ner", label_kind="entities",
+                          collect_labels=collect_entity_types, example_data="sample_ner",
+                          description="GlobalPointer span scorer (nested entities)")

@@ -1,8 +1,9 @@
-"""Public builders of the NER dataset readers (entry points ``sample_ner``, ``resume_ner``,
-``msra_ner``, ``weibo_ner`` -> :func:`build_conll_reader`; ``cluener`` -> :func:`build_cluener_reader`).
+"""Public builders and registrations of the NER dataset readers: ``conll`` (entry points
+``sample_ner``, ``resume_ner``, ``msra_ner``, ``weibo_ner``) -> :func:`build_conll_reader`;
+``cluener`` -> :func:`build_cluener_reader` (:class:`zhnlp.DatasetSpec` objects).
 
-A reader is ``reader(path, key=None) -> list[example]``; ``key`` (e.g. ``"data.train_path"``)
-only sharpens the message when the file is missing. Examples:
+A reader is ``reader(path, key) -> list[example]``; ``key`` (e.g. ``"data.train_path"``) is the
+config key of the split, named in the message when the file is missing. Examples:
 ``{"text", "entities": [{"type", "start", "end", "text"}], "_file", "_line"}``, end exclusive.
 
 Bad input raises ``zhnlp.errors.DataError`` naming file and line. Repaired gold tags (an I-
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from zhnlp.types import DatasetSpec
 from zhnlp_ner.cluener import read_cluener
 from zhnlp_ner.conll import check_options, read_conll
 
-Reader = Callable[..., list]
+Reader = Callable[[str, str], list]
 
 
 def build_conll_reader(scheme: str = "auto", column: int = -1, char_column: int = 0,
@@ -33,11 +35,11 @@ def build_conll_reader(scheme: str = "auto", column: int = -1, char_column: int 
             file is a char followed by digits.
 
     Returns:
-        ``reader(path, key=None) -> list[example]``.
+        ``reader(path, key) -> list[example]``.
     """
     check_options(scheme, char_with_seg_digit)
 
-    def read(path: str, key: str | None = None) -> list[dict]:
+    def read(path: str, key: str) -> list[dict]:
         return read_conll(str(path), scheme=scheme, column=column, char_column=char_column,
                           char_with_seg_digit=char_with_seg_digit, key=key)
 
@@ -48,11 +50,17 @@ def build_cluener_reader() -> Reader:
     """Reader for CLUENER2020 JSON lines (``label`` spans are end-inclusive char offsets).
 
     Returns:
-        ``reader(path, key=None) -> list[example]``; unlabelled lines give ``entities: []`` and
+        ``reader(path, key) -> list[example]``; unlabelled lines give ``entities: []`` and
         ``_gold: False``.
     """
 
-    def read(path: str, key: str | None = None) -> list[dict]:
+    def read(path: str, key: str) -> list[dict]:
         return read_cluener(str(path), key=key)
 
     return read
+
+
+conll = DatasetSpec(build=build_conll_reader, label_kind="entities",
+                    description="char-per-line CoNLL files (BIO, IOB1, BIOES, BMES, BILOU; Weibo's 我0 columns)")
+cluener = DatasetSpec(build=build_cluener_reader, label_kind="entities",
+                      description="CLUENER2020 JSON lines (end-inclusive char spans)")

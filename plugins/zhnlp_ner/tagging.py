@@ -5,7 +5,8 @@ from typing import Sequence
 
 import torch
 
-from zhnlp_ner.alignment import AlignmentStats, as_offsets, entity_token_spans, token_spans_to_entities
+from zhnlp.alignment import AlignmentStats, as_offsets, entity_token_spans, token_spans_to_entities
+from zhnlp_ner.common import EntityHeadMixin
 from zhnlp_ner.schemes import ROLE_OF_PREFIX, decode_roles, spans_to_tags, split_tag
 
 
@@ -77,3 +78,21 @@ def decode_tag_ids(
         repairs += n
         predictions.append(token_spans_to_entities([(t, real[a], real[b]) for t, a, b in spans], offsets, text))
     return predictions, repairs
+
+
+class TaggingHeadMixin(EntityHeadMixin):
+    """What the two tagging heads share on top of :class:`EntityHeadMixin`: tag ids -> entities.
+    Subclasses set ``tags``, ``scheme`` and ``decode_repairs``."""
+
+    tags: list[str]
+    scheme: str
+    decode_repairs: int
+
+    def entities_from_tags(self, tags: torch.Tensor | Sequence[Sequence[int]], batch: dict) -> list[list[dict]]:
+        """(B, T) tag ids (-1 or any negative id on padding) -> entities per row, in char offsets of
+        ``batch["examples"][i]["text"]``; repairs are counted, line breaks cut (``split_newlines``)."""
+        rows = tags.tolist() if isinstance(tags, torch.Tensor) else tags
+        texts = [ex["text"] for ex in batch["examples"]]
+        preds, repairs = decode_tag_ids(rows, batch["offsets"], texts, self.tags, self.scheme == "BIOES")
+        self.decode_repairs += repairs
+        return self.cut_lines(preds, texts)

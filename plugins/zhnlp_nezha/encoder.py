@@ -1,9 +1,10 @@
 """The ``nezha`` encoder plugin: a NEZHA checkpoint directory -> a zhnlp Encoder.
 
 The architecture lives in ``modeling_nezha.py``; this module finds the checkpoint files, checks
-them, loads the weights (through ``zhnlp_transformers.checkpoint``, so old ``pytorch_model.bin``
-uploads with ``gamma``/``beta`` names load like new ``model.safetensors`` ones), builds the
-tokenizer and applies freezing.
+them, loads the weights (through ``zhnlp.weights``, so old ``pytorch_model.bin`` uploads with
+``gamma``/``beta`` names load like new ``model.safetensors`` ones), builds the tokenizer and
+applies freezing (``zhnlp.layers.freeze``). ``nezha`` (the ``zhnlp.encoders`` entry point) is its
+:class:`~zhnlp.types.EncoderSpec`.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from torch import nn
 from transformers import BertTokenizer
 
 from zhnlp.errors import ConfigError, ZhnlpError
+from zhnlp.layers import freeze as freeze_groups
+from zhnlp.types import EncoderSpec, MaskedLM
+from zhnlp.weights import read_weights, strip_prefix, weights_file
 from zhnlp_nezha.modeling_nezha import NezhaConfig, NezhaModel
-from zhnlp_transformers.checkpoint import read_weights, strip_prefix, weights_file
 
 DEFAULT_PRETRAINED = "sijunhe/nezha-cn-base"
-FREEZE_CHOICES = ("none", "embeddings", "all")
 # Prefixes under which NEZHA checkpoints store the encoder (NezhaForMaskedLM / ...: ``nezha.``;
 # conversions of Huawei's original release: ``bert.``).
 MODEL_PREFIXES = ("nezha.", "bert.")
@@ -165,7 +167,15 @@ def load_weights(model: NezhaModel, directory: Path) -> None:
 
 
 class NezhaTextEncoder(nn.Module):
-    """A NEZHA model plus its tokenizer, satisfying ``zhnlp.types.Encoder``."""
+    """A NEZHA model plus its tokenizer, satisfying ``zhnlp.types.Encoder``.
+
+    Attributes:
+        num_special_tokens: 2 (``[CLS]`` ... ``[SEP]`` around one text).
+        weights_source: the checkpoint directory the weights were loaded from (None: random
+            weights); ``masked_lm`` takes the MLM head from there.
+    """
+
+    num_special_tokens = 2
 
     def __init__(
         self, config: NezhaConfig, tokenizer: BertTokenizer, source: Path, max_length: int
@@ -176,6 +186,7 @@ class NezhaTextEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.hidden_size = config.hidden_size
         self.max_length = max_length
+        self.weights_source: Path | None = None
         self._source = source
 
     def forward(
@@ -193,15 +204,17 @@ class NezhaTextEncoder(nn.Module):
         groups += [list(layer.parameters()) for layer in self.model.encoder.layer]
         return groups
 
-    def freeze(self, freeze: str = "none", freeze_layers: int = 0) -> None:
-        """Stop gradients: ``embeddings``, ``all``, and/or embeddings + the first k layers."""
-        groups = self.layer_groups()
-        frozen = {"none": 0, "embeddings": 1, "all": len(groups)}[freeze]
-        if freeze_layers:
-            frozen = max(frozen, 1 + freeze_layers)
-        for group in groups[:frozen]:
-            for param in group:
-                param.requires_grad_(False)
+    def input_embeddings(self) -> list[nn.Parameter]:
+        """The word-embedding table (what FGM / PGD perturb)."""
+        return [self.model.embeddings.word_embeddings.weight]
+
+    def masked_lm(self) -> MaskedLM:
+        """This encoder with its masked-LM head (``zhnlp pretrain``): a ``zhnlp.types.MaskedLM``
+        around ``NezhaForMaskedLM`` (:mod:`zhnlp_nezha.mlm`), starting from this encoder's weights
+        and the ``cls.`` head of the checkpoint they were loaded from, when it has one."""
+        from zhnlp_nezha.mlm import masked_lm
+
+        return masked_lm(self.model, self.config, self.weights_source)
 
     def save_assets(self, directory: str) -> dict:
         """Write config.json and vocab.txt (and tokenizer_config.json if the source had one).
@@ -240,32 +253,27 @@ def build_nezha(
         weights: load the pretrained weights; ``False`` builds the architecture with random
             weights (used when a zhnlp checkpoint supplies the state dict afterwards).
         freeze: ``"none"``, ``"embeddings"`` or ``"all"`` (no encoder parameter is trained).
-        freeze_layers: also freeze the embeddings and the first ``k`` transformer layers.
+        freeze_layers: also freeze the embeddings and the first ``k`` transformer layers
+            (0 to ``num_hidden_layers``).
         max_length: longest input in tokens; defaults to ``max_position_embeddings`` (512).
         hidden_dropout_prob: override the checkpoint's hidden dropout, if given.
         attention_probs_dropout_prob: override the checkpoint's attention dropout, if given.
 
     Returns:
         A ``NezhaTextEncoder``: ``forward(input_ids, attention_mask, token_type_ids=None)`` gives
-        the last hidden states ``(B, T, hidden_size)``.
+        the last hidden states ``(B, T, hidden_size)``; has ``num_special_tokens`` (2),
+        ``layer_groups()``, ``save_assets()``, ``input_embeddings()`` and ``masked_lm()``.
 
     Raises:
         ConfigError / ZhnlpError: unreachable hub id, missing or wrong files, weights that do
             not fit config.json, or bad freeze options.
     """
-    if freeze not in FREEZE_CHOICES:
-        raise ConfigError(f"encoder.freeze={freeze!r}: expected one of {list(FREEZE_CHOICES)}.")
     directory = resolve_pretrained(pretrained)
     config = read_config(directory)
     if hidden_dropout_prob is not None:
         config.hidden_dropout_prob = float(hidden_dropout_prob)
     if attention_probs_dropout_prob is not None:
         config.attention_probs_dropout_prob = float(attention_probs_dropout_prob)
-    if not isinstance(freeze_layers, int) or not 0 <= freeze_layers <= config.num_hidden_layers:
-        raise ConfigError(
-            f"encoder.freeze_layers={freeze_layers!r}: expected an integer from 0 to "
-            f"{config.num_hidden_layers} (the checkpoint's num_hidden_layers)."
-        )
     limit = max_length if max_length is not None else config.max_position_embeddings
     if not isinstance(limit, int) or limit < 2:
         raise ConfigError(f"encoder.max_length={max_length!r}: expected an integer >= 2.")
@@ -279,7 +287,8 @@ def build_nezha(
     encoder = NezhaTextEncoder(config, tokenizer, directory, limit)
     if weights:
         load_weights(encoder.model, directory)
-    encoder.freeze(freeze, freeze_layers)
+        encoder.weights_source = directory
+    freeze_groups(encoder.layer_groups(), freeze, freeze_layers)
     return encoder
 
 
@@ -304,8 +313,9 @@ _TINY_TEXT = (
 )
 
 
-def _tiny_kwargs(tmp_dir) -> dict:
-    """Write a tiny random NEZHA checkpoint in the hub layout; return builder kwargs for it."""
+def example_kwargs(tmp_dir) -> dict:
+    """Write a tiny random NEZHA checkpoint in the hub layout (``tmp_dir/tiny-nezha``); return
+    builder kwargs for it."""
     from safetensors.torch import save_file
 
     directory = Path(tmp_dir) / "tiny-nezha"
@@ -335,4 +345,5 @@ def _tiny_kwargs(tmp_dir) -> dict:
     return {"pretrained": str(directory)}
 
 
-build_nezha.example_kwargs = _tiny_kwargs
+nezha = EncoderSpec(build=build_nezha, example_kwargs=example_kwargs,
+                    description="NEZHA (relative positions; a checkpoint in the transformers 4.x NezhaModel layout)")

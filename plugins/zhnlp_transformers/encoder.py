@@ -2,8 +2,8 @@
 
 They differ only by model class: the config is read from ``config.json``, the tokenizer is always
 ``BertTokenizer`` on ``vocab.txt`` (Chinese RoBERTa-wwm is BERT architecture, and ALBERT-zh ships
-a WordPiece vocab.txt, not SentencePiece), and weights are read by ``checkpoint.read_weights`` so
-old ``pytorch_model.bin`` uploads load as well as ``save_pretrained`` output.
+a WordPiece vocab.txt, not SentencePiece), and weights are read by ``zhnlp.weights.read_weights``
+so old ``pytorch_model.bin`` uploads load as well as ``save_pretrained`` output.
 """
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ import torch
 from torch import nn
 
 from zhnlp.errors import ConfigError
-from zhnlp_transformers.checkpoint import HEAD_PREFIXES, read_weights, strip_prefix, weights_file
+from zhnlp.layers import freeze as freeze_groups
+from zhnlp.types import MaskedLM
+from zhnlp.weights import HEAD_PREFIXES, read_weights, strip_prefix, weights_file
 from zhnlp_transformers.checkpointing import enable_gradient_checkpointing
 from zhnlp_transformers.hub import resolve
 
@@ -46,7 +48,6 @@ ENCODER_FOR = {"bert": "bert_wwm or roberta_wwm", "ernie": "ernie", "albert": "a
                "nezha": "nezha"}
 # The encoder has no pooler (only last hidden states are used), so pooler weights are head keys.
 IGNORED_PREFIXES = HEAD_PREFIXES + ("pooler.",)
-FREEZE_CHOICES = ("none", "all", "embeddings")
 
 
 def read_config(directory: Path, expected: str, encoder_name: str):
@@ -121,16 +122,23 @@ class TransformerEncoder(nn.Module):
         hidden_size: width of the hidden states.
         tokenizer: ``BertTokenizer`` (fast, so ``return_offsets_mapping=True`` works).
         max_length: ``max_position_embeddings`` of the config.
+        num_special_tokens: 2 (``[CLS]`` ... ``[SEP]`` around one text).
         model: the transformers model (no pooler).
+        source: the checkpoint directory the weights were loaded from (None: random weights);
+            ``masked_lm`` takes the MLM head from there.
     """
 
-    def __init__(self, model: nn.Module, tokenizer, vocab_file: Path, model_type: str):
+    num_special_tokens = 2
+
+    def __init__(self, model: nn.Module, tokenizer, vocab_file: Path, model_type: str,
+                 source: Path | None = None):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.model_type = model_type
         self.hidden_size = int(model.config.hidden_size)
         self.max_length = int(model.config.max_position_embeddings)
+        self.source = Path(source) if source is not None else None
         self._vocab_file = Path(vocab_file)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -167,7 +175,8 @@ class TransformerEncoder(nn.Module):
 
         if packable(self.model) is not None:
             return None
-        return TransformerEncoder(PackedBert(self.model), self.tokenizer, self._vocab_file, self.model_type)
+        return TransformerEncoder(PackedBert(self.model), self.tokenizer, self._vocab_file, self.model_type,
+                                  self.source)
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Embeddings first, then each transformer layer bottom to top; every parameter once.
@@ -186,6 +195,18 @@ class TransformerEncoder(nn.Module):
         groups = [embeddings] + [list(layer.parameters()) for layer in layers]
         return [g for g in groups if g]
 
+    def input_embeddings(self) -> list[nn.Parameter]:
+        """The word-embedding table (what FGM / PGD perturb)."""
+        return [self.model.get_input_embeddings().weight]
+
+    def masked_lm(self) -> MaskedLM:
+        """This encoder with its masked-LM head (``zhnlp pretrain``): a ``zhnlp.types.MaskedLM``
+        whose ``*ForMaskedLM`` starts from this encoder's weights and, when the checkpoint it was
+        loaded from has one, that checkpoint's MLM head (:mod:`zhnlp_transformers.mlm`)."""
+        from zhnlp_transformers.mlm import masked_lm
+
+        return masked_lm(self.model, self.model_type, self.source)
+
     def save_assets(self, directory: str) -> dict:
         """Write config.json, vocab.txt and tokenizer files so the module can be rebuilt offline.
 
@@ -200,33 +221,6 @@ class TransformerEncoder(nn.Module):
             shutil.copyfile(self._vocab_file, target)
         self.tokenizer.save_pretrained(str(out))
         return {"pretrained": str(out), "weights": False}
-
-
-def apply_freezing(encoder: TransformerEncoder, freeze: str, freeze_layers: int) -> None:
-    """Set ``requires_grad=False`` on frozen parameters.
-
-    Args:
-        freeze: "none", "all" (whole encoder) or "embeddings".
-        freeze_layers: also freeze the first k layer groups above the embeddings (and the
-            embeddings themselves when k > 0).
-    """
-    if freeze not in FREEZE_CHOICES:
-        raise ConfigError(f"encoder.freeze={freeze!r}: choose one of {', '.join(FREEZE_CHOICES)}.")
-    groups = encoder.layer_groups()
-    if not isinstance(freeze_layers, int) or isinstance(freeze_layers, bool) \
-            or not 0 <= freeze_layers <= len(groups) - 1:
-        raise ConfigError(
-            f"encoder.freeze_layers={freeze_layers!r}: must be an integer from 0 to "
-            f"{len(groups) - 1} (the number of distinct layers); use encoder.freeze=all to "
-            f"freeze everything."
-        )
-    if freeze == "all":
-        frozen = [p for g in groups for p in g]
-    else:
-        count = max(freeze_layers + 1 if freeze_layers else 0, 1 if freeze == "embeddings" else 0)
-        frozen = [p for g in groups[:count] for p in g]
-    for p in frozen:
-        p.requires_grad_(False)
 
 
 def build_transformer(
@@ -264,6 +258,7 @@ def build_transformer(
         load_weights(model, directory, arch)
     if gradient_checkpointing:
         enable_gradient_checkpointing(model)
-    encoder = TransformerEncoder(model, tokenizer, directory / "vocab.txt", model_type)
-    apply_freezing(encoder, freeze, freeze_layers)
+    encoder = TransformerEncoder(model, tokenizer, directory / "vocab.txt", model_type,
+                                 source=directory if weights else None)
+    freeze_groups(encoder.layer_groups(), freeze, freeze_layers)
     return encoder

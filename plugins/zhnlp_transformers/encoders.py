@@ -1,16 +1,18 @@
-"""Public builders of the pretrained transformer encoders (entry points in ``zhnlp.encoders``).
+"""Public builders of the pretrained transformer encoders and their ``EncoderSpec`` registrations
+(``bert_wwm``, ``roberta_wwm``, ``ernie``, ``albert_zh``: the ``zhnlp.encoders`` entry points).
 
 Each builder returns a ``TransformerEncoder``; they differ only by model class and default
-checkpoint. Each carries two recipes:
-    example_kwargs(tmp_dir)  kwargs for a tiny random checkpoint (shared contract tests)
-    base_kwargs(tmp_dir)     kwargs for a base-size random model (benchmarks/encoder_forward.py)
+checkpoint. Each spec's ``example_kwargs(tmp_dir)`` writes a tiny random checkpoint
+(:func:`zhnlp_transformers.tiny.example_kwargs`); base-size random models for benchmarks come
+from :func:`zhnlp_transformers.tiny.base_kwargs`.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
+from zhnlp.types import EncoderSpec
+from zhnlp_transformers import tiny
 from zhnlp_transformers.encoder import TransformerEncoder, build_transformer
-from zhnlp_transformers.tiny import BASE, synthetic_vocab, write_checkpoint
 
 
 def build_bert_wwm(pretrained: str = "hfl/chinese-bert-wwm-ext", weights: bool = True,
@@ -32,7 +34,8 @@ def build_bert_wwm(pretrained: str = "hfl/chinese-bert-wwm-ext", weights: bool =
     Returns:
         TransformerEncoder: ``forward(input_ids, attention_mask, token_type_ids=None)`` gives
         (B, T, H); has ``hidden_size``, ``tokenizer`` (BertTokenizer), ``max_length``,
-        ``layer_groups()`` and ``save_assets()``.
+        ``num_special_tokens`` (2), ``layer_groups()``, ``save_assets()``,
+        ``input_embeddings()`` and ``masked_lm()``.
     """
     return build_transformer("bert_wwm", "bert", pretrained, weights=weights,
                              local_files_only=local_files_only, freeze=freeze,
@@ -59,7 +62,8 @@ def build_roberta_wwm(pretrained: str = "hfl/chinese-roberta-wwm-ext", weights: 
     Returns:
         TransformerEncoder: ``forward(input_ids, attention_mask, token_type_ids=None)`` gives
         (B, T, H); has ``hidden_size``, ``tokenizer`` (BertTokenizer), ``max_length``,
-        ``layer_groups()`` and ``save_assets()``.
+        ``num_special_tokens`` (2), ``layer_groups()``, ``save_assets()``,
+        ``input_embeddings()`` and ``masked_lm()``.
     """
     return build_transformer("roberta_wwm", "bert", pretrained, weights=weights,
                              local_files_only=local_files_only, freeze=freeze,
@@ -87,7 +91,8 @@ def build_ernie(pretrained: str = "nghuyong/ernie-3.0-base-zh", weights: bool = 
     Returns:
         TransformerEncoder: ``forward(input_ids, attention_mask, token_type_ids=None)`` gives
         (B, T, H); has ``hidden_size``, ``tokenizer`` (BertTokenizer), ``max_length``,
-        ``layer_groups()`` and ``save_assets()``.
+        ``num_special_tokens`` (2), ``layer_groups()``, ``save_assets()``,
+        ``input_embeddings()`` and ``masked_lm()``.
     """
     return build_transformer("ernie", "ernie", pretrained, weights=weights,
                              local_files_only=local_files_only, freeze=freeze,
@@ -115,7 +120,8 @@ def build_albert_zh(pretrained: str = "voidful/albert_chinese_base", weights: bo
     Returns:
         TransformerEncoder: ``forward(input_ids, attention_mask, token_type_ids=None)`` gives
         (B, T, H); has ``hidden_size``, ``tokenizer`` (BertTokenizer), ``max_length``,
-        ``layer_groups()`` and ``save_assets()``.
+        ``num_special_tokens`` (2), ``layer_groups()``, ``save_assets()``,
+        ``input_embeddings()`` and ``masked_lm()``.
     """
     return build_transformer("albert_zh", "albert", pretrained, weights=weights,
                              local_files_only=local_files_only, freeze=freeze,
@@ -123,22 +129,11 @@ def build_albert_zh(pretrained: str = "voidful/albert_chinese_base", weights: bo
                              gradient_checkpointing=gradient_checkpointing)
 
 
-def _recipes(builder, model_type: str, name: str) -> None:
-    def example_kwargs(tmp_dir) -> dict:
-        directory = write_checkpoint(Path(tmp_dir) / f"tiny-{name}", model_type)
-        return {"pretrained": str(directory)}
-
-    def base_kwargs(tmp_dir) -> dict:
-        size = dict(BASE)
-        directory = write_checkpoint(Path(tmp_dir) / f"base-{name}", model_type,
-                                     synthetic_vocab(21128), size=size, weights=False)
-        return {"pretrained": str(directory), "weights": False}
-
-    builder.example_kwargs = example_kwargs
-    builder.base_kwargs = base_kwargs
+def _spec(build, name: str, what: str) -> EncoderSpec:
+    return EncoderSpec(build=build, example_kwargs=partial(tiny.example_kwargs, name), description=what)
 
 
-_recipes(build_bert_wwm, "bert", "bert_wwm")
-_recipes(build_roberta_wwm, "bert", "roberta_wwm")
-_recipes(build_ernie, "ernie", "ernie")
-_recipes(build_albert_zh, "albert", "albert_zh")
+bert_wwm = _spec(build_bert_wwm, "bert_wwm", "Chinese BERT-wwm (BertModel; a hub-layout checkpoint directory)")
+roberta_wwm = _spec(build_roberta_wwm, "roberta_wwm", "Chinese RoBERTa-wwm-ext (BERT architecture; a checkpoint directory)")
+ernie = _spec(build_ernie, "ernie", "ERNIE 3.0 (ErnieModel; a hub-layout checkpoint directory)")
+albert_zh = _spec(build_albert_zh, "albert_zh", "ALBERT-zh (AlbertModel + BertTokenizer; a checkpoint directory)")

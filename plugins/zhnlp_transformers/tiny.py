@@ -4,6 +4,11 @@
 download holds: ``config.json``, ``vocab.txt`` and ``model.safetensors`` (via ``save_pretrained``)
 or, with ``legacy=True``, an old-style ``pytorch_model.bin`` whose keys carry the model prefix
 (``bert.`` ...), LayerNorm parameters named ``gamma``/``beta`` and pretraining-head keys.
+
+Two recipes per encoder name (``bert_wwm``, ``roberta_wwm``, ``ernie``, ``albert_zh``):
+    example_kwargs(name, tmp_dir)  builder kwargs for a tiny random checkpoint (the specs'
+                                   ``example_kwargs``: contract tests)
+    base_kwargs(name, tmp_dir)     builder kwargs for a base-size random model (benchmarks)
 """
 from __future__ import annotations
 
@@ -73,6 +78,8 @@ def make_config(model_type: str, vocab_size: int, size: dict | None = None, **ov
 
 
 _PREFIX = {"bert": "bert.", "ernie": "ernie.", "albert": "albert."}
+# The model_type behind each encoder name of this plugin.
+MODEL_TYPES = {"bert_wwm": "bert", "roberta_wwm": "bert", "ernie": "ernie", "albert_zh": "albert"}
 
 
 def write_checkpoint(
@@ -141,3 +148,25 @@ def write_checkpoint(
     state[_PREFIX[model_type] + "embeddings.position_ids"] = torch.arange(n).unsqueeze(0)
     torch.save(state, directory / "pytorch_model.bin")
     return directory
+
+
+def _model_type(name: str) -> str:
+    if name not in MODEL_TYPES:
+        raise ValueError(f"no recipe for encoder {name!r}; this plugin has {', '.join(MODEL_TYPES)}")
+    return MODEL_TYPES[name]
+
+
+def example_kwargs(name: str, tmp_dir: str | Path) -> dict:
+    """Builder kwargs of encoder ``name`` for a tiny random checkpoint (MLM head included)
+    written to ``tmp_dir/tiny-<name>``."""
+    directory = write_checkpoint(Path(tmp_dir) / f"tiny-{name}", _model_type(name))
+    return {"pretrained": str(directory)}
+
+
+def base_kwargs(name: str, tmp_dir: str | Path) -> dict:
+    """Builder kwargs of encoder ``name`` for a base-size model (hidden 768, 12 layers, a
+    21,128-entry vocabulary) with random weights: config.json and vocab.txt only, written to
+    ``tmp_dir/base-<name>`` (benchmarks; no network, no weights file)."""
+    directory = write_checkpoint(Path(tmp_dir) / f"base-{name}", _model_type(name), synthetic_vocab(21128),
+                                 size=dict(BASE), weights=False)
+    return {"pretrained": str(directory), "weights": False}

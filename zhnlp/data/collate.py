@@ -57,3 +57,14 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     batch["offsets"] = [it["offsets"] for it in items]
     batch["index"] = torch.tensor([it["index"] for it in items], dtype=torch.long)
     return batch
+
+
+def nonempty(batch: dict[str, Any]) -> dict[str, Any]:
+    """A batch of only empty texts (T = 0) as one padding position per row (T = 1, attention 0,
+    offsets ``(0, 0)``), so encoders and decoders see a normal, fully masked sequence."""
+    if batch[batch["encoder_keys"][0]].size(1) > 0:
+        return batch
+    rows = batch[batch["encoder_keys"][0]].size(0)
+    out = {**batch, **{k: torch.zeros(rows, 1, dtype=torch.long) for k in batch["encoder_keys"]}}
+    out["offsets"] = [[(0, 0)] for _ in batch["offsets"]]
+    return out

@@ -171,3 +171,5 @@ def test_every_encoder_trains_under_every_head(encoder, head, tmp_path):
     assert (tmp_path / "run" / "metrics.json").is_file()
     model = zhnlp.load(tmp_path / "run")
     assert len(model.predict(TEXTS)) == len(TEXTS)
+    blank = model.predict(["", " "])  # a batch of empty texts predicts too (one masked position)
+    assert len(blank) == 2 and blank[0] == blank[1]

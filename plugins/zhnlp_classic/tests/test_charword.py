@@ -10,10 +10,12 @@ import pytest
 import torch
 import yaml
 
+from zhnlp import registry
 from zhnlp.builders import is_meta_key
 from zhnlp.errors import ConfigError
+from zhnlp.text import same_length
 from zhnlp_classic import charword as C
-from zhnlp_classic.text import cut, normalize
+from zhnlp_classic.text import cut
 from zhnlp_classic.vocab import SEP_ID, UNK_ID
 
 TEXTS = ["北京大学在北京", "我爱北京天安门", "华为 Mate60 手机发布😀", "好"]
@@ -21,7 +23,7 @@ TEXTS = ["北京大学在北京", "我爱北京天安门", "华为 Mate60 手机
 
 def tiny(**over) -> C.ClassicEncoder:
     torch.manual_seed(0)
-    enc = C.build_charword(**{**C.build_charword.example_kwargs(None), **over})
+    enc = C.build_charword(**{**C.charword.example_kwargs(None), **over})
     enc.fit(TEXTS)
     return enc.eval()
 
@@ -32,7 +34,7 @@ def test_every_char_gets_the_id_of_its_jieba_word():
     for text in TEXTS:
         row = enc.tokenizer(text)
         assert len(row["word_ids"]) == len(row["input_ids"]) == len(text)
-        expected = [vocab.get(w, UNK_ID) for w in cut(normalize(text)) for _ in w if w != " "]
+        expected = [vocab.get(w, UNK_ID) for w in cut(same_length(text)) for _ in w if w != " "]
         assert [i for i, ch in zip(row["word_ids"], text) if not ch.isspace()] == expected
     row = enc.tokenizer("北京大学")
     assert len(set(row["word_ids"])) == 1 and row["word_ids"][0] != UNK_ID  # one word, four chars
@@ -68,7 +70,7 @@ def test_state_dict_round_trip_restores_word_vocab():
     enc = tiny()
     buf = io.BytesIO()
     torch.save(enc.state_dict(), buf)
-    fresh = C.build_charword(**C.build_charword.example_kwargs(None)).eval()
+    fresh = C.build_charword(**C.charword.example_kwargs(None)).eval()
     fresh.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
     batch = enc.tokenizer(TEXTS, padding=True, return_tensors="pt")
     assert torch.equal(fresh.tokenizer(TEXTS, padding=True, return_tensors="pt")["word_ids"], batch["word_ids"])
@@ -77,19 +79,24 @@ def test_state_dict_round_trip_restores_word_vocab():
 
 
 def test_bad_options():
-    with pytest.raises(ConfigError, match="context"):
+    with pytest.raises(ConfigError, match="encoder.context='rnn': use one of none, cnn, bilstm"):
         C.build_charword(context="rnn")
+    with pytest.raises(ConfigError, match="encoder.context"):
+        C.build_charword(context=["cnn", "bilstm"])  # one context; per-branch lists are gone
     with pytest.raises(ConfigError, match="word_dim"):
         C.build_charword(word_dim=0)
 
 
 def test_config_file_matches_builder():
     conf = yaml.safe_load((Path(C.__file__).parent / "conf" / "encoder" / "charword.yaml").read_text())
-    assert conf["_target_"] == "zhnlp_classic.charword.build_charword"
+    assert conf["name"] == "charword" and "_target_" not in conf and "branches" not in conf
     params = inspect.signature(C.build_charword).parameters
-    keys = {k for k in conf if not is_meta_key(k)}
-    assert keys <= set(params)
+    keys = {k for k in conf if k != "name" and not is_meta_key(k)}
+    assert keys == set(params)
     assert all(conf[k] == params[k].default or k in ("kernel_sizes",) for k in keys)
+    assert registry.get("encoders", "charword") is C.charword
+    enc = registry.build_encoder({**conf, "filters": 4, "char_dim": 4, "bigram_dim": 4, "word_dim": 4, "seg_dim": 4})
+    assert enc.hidden_size == 12 and enc.num_special_tokens == 0
 
 
 def test_concat_embeddings_appends_the_embeddings_to_the_context_output():
@@ -113,34 +120,3 @@ def test_trigram_ids_name_each_char_and_the_next_two():
     assert "trigram_ids" not in tiny().tokenizer("北京")  # off by default
     unseen = enc.tokenizer("完全陌生")["trigram_ids"]
     assert set(unseen) == {UNK_ID}
-
-
-def test_branches_are_independent_copies_over_one_tokenizer():
-    enc = tiny(branches=3)
-    assert enc.hidden_size == 3 * 16 and len(enc.branches) == 3
-    assert all(b.tokenizer is enc.tokenizer for b in enc.branches)
-    batch = enc.tokenizer(TEXTS, padding=True, return_tensors="pt")
-    with torch.no_grad():
-        out = enc(**batch)  # (B, T, 3 * 16)
-        for i, branch in enumerate(enc.branches):
-            torch.testing.assert_close(out[..., 16 * i:16 * (i + 1)], branch(**batch))
-    w = [b.features.emb["char"].weight for b in enc.branches]
-    assert w[0].shape == w[1].shape and not torch.equal(w[0], w[1])  # own, differently initialised tables
-    buf = io.BytesIO()
-    torch.save(enc.state_dict(), buf)
-    fresh = C.build_charword(**C.build_charword.example_kwargs(None), branches=3).eval()
-    fresh.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
-    with torch.no_grad():
-        torch.testing.assert_close(fresh(**batch), out)
-
-
-def test_mixed_branch_contexts_must_have_equal_widths():
-    enc = tiny(branches=2, context=["cnn", "bilstm"], lstm_hidden=8)  # cnn: 8 filters x 2 sizes = 2 x 8
-    assert [type(b.context).__name__ for b in enc.branches] == ["TextCNN", "BiLSTM"]
-    assert enc.hidden_size == 2 * 16
-    with pytest.raises(ConfigError, match="widths differ"):
-        tiny(branches=2, context=["cnn", "bilstm"], lstm_hidden=5)
-    with pytest.raises(ConfigError, match="2 contexts for encoder.branches=3"):
-        tiny(branches=3, context=["cnn", "bilstm"])
-    with pytest.raises(ConfigError, match="use one of"):
-        tiny(branches=2, context=["cnn", "gru"])

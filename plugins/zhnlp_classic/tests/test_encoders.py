@@ -8,21 +8,28 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from zhnlp.builders import build, is_meta_key
 
+from zhnlp import registry
+from zhnlp.builders import is_meta_key
 from zhnlp.errors import ZhnlpError
+from zhnlp.layers import BiLSTM
+from zhnlp.types import EncoderSpec, missing
 from zhnlp_classic import encoders as E
 
 TEXTS = ["华为 Mate60 手机于２０２３年8月发布😀", "北京欢迎你", "今天天气很好，我们去公园散步。", "好"]
-BUILDERS = {"char": E.build_char, "bilstm": E.build_bilstm, "textcnn": E.build_textcnn,
-            "word": E.build_word}
+SPECS = {"char": E.char, "bilstm": E.bilstm, "textcnn": E.textcnn, "word": E.word}
+BUILDERS = {name: spec.build for name, spec in SPECS.items()}
 CONF = Path(E.__file__).parent / "conf" / "encoder"
+
+
+def fresh(name: str, **over) -> E.ClassicEncoder:
+    """The tiny recipe of ``name`` (unfitted)."""
+    return SPECS[name].build(**{**SPECS[name].example_kwargs(None), **over})
 
 
 def tiny(name: str, **over) -> E.ClassicEncoder:
     torch.manual_seed(0)
-    build = BUILDERS[name]
-    enc = build(**{**build.example_kwargs(None), **over})
+    enc = fresh(name, **over)
     enc.fit(TEXTS)
     return enc.eval()
 
@@ -49,13 +56,29 @@ def test_forward_shapes_and_padding_invariance(name):
             torch.testing.assert_close(out[i, :n], alone[0], atol=1e-6, rtol=1e-5)
 
 
-def test_bilstm_packing_matches_plain_lstm_on_unpadded_rows():
+def test_bilstm_is_the_core_bilstm_with_dropout_between_layers_and_on_the_output():
+    enc = tiny("bilstm", lstm_layers=2, lstm_dropout=0.25)
+    assert isinstance(enc.context, BiLSTM) and enc.context.output_size == 16
+    assert enc.context.dropout.p == enc.context.output_dropout.p == 0.25
+
+
+def test_bilstm_equals_a_packed_bidirectional_lstm_on_its_weights():
     enc = tiny("bilstm", lstm_layers=1)
-    one = {k: v.unsqueeze(0) for k, v in enc.tokenizer(TEXTS[0], return_tensors="pt").items()}
+    ctx = enc.context
+    ref = torch.nn.LSTM(ctx.forward_layers[0].input_size, 8, batch_first=True, bidirectional=True)
     with torch.no_grad():
-        feats = enc.features(**one)  # (1, T, D)
-        ref, _ = enc.context.layers[0](feats)  # plain nn.LSTM on the unpadded row
-        torch.testing.assert_close(enc(**one), ref)
+        for name, value in ctx.forward_layers[0].named_parameters():
+            getattr(ref, name).copy_(value)
+        for name, value in ctx.backward_layers[0].named_parameters():
+            getattr(ref, name + "_reverse").copy_(value)
+    batch = batch_of(enc, TEXTS)
+    lengths = batch["attention_mask"].sum(1)
+    with torch.no_grad():
+        feats = enc.features(**batch)  # (B, T, D)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
+        want, _ = torch.nn.utils.rnn.pad_packed_sequence(ref(packed)[0], batch_first=True,
+                                                         total_length=feats.shape[1])  # (B, T, 16)
+        torch.testing.assert_close(enc(**batch), want, atol=1e-6, rtol=1e-5)
 
 
 def test_hidden_sizes():
@@ -75,20 +98,19 @@ def test_state_dict_round_trip_restores_vocab_and_weights(name):
     torch.save(enc.state_dict(), buf)
     buf.seek(0)
     sd = torch.load(buf, weights_only=True)
-    build = BUILDERS[name]
-    fresh = build(**build.example_kwargs(None))  # unfitted: no vocabulary, no embedding tables
+    rebuilt = fresh(name)  # unfitted: no vocabulary, no embedding tables
     with pytest.raises(ZhnlpError, match="fit"):
-        fresh.tokenizer("你好")
-    result = fresh.load_state_dict(sd)  # strict
+        rebuilt.tokenizer("你好")
+    result = rebuilt.load_state_dict(sd)  # strict
     assert not result.missing_keys and not result.unexpected_keys
-    fresh.eval()
+    rebuilt.eval()
     probe = TEXTS + ["没见过的字龘"]
-    assert fresh.tokenizer(probe, return_offsets_mapping=True) == enc.tokenizer(
+    assert rebuilt.tokenizer(probe, return_offsets_mapping=True) == enc.tokenizer(
         probe, return_offsets_mapping=True)
     batch = batch_of(enc, probe, ["好"] * len(probe))
     with torch.no_grad():
-        assert torch.equal(fresh(**batch), enc(**batch))
-    assert [n for n, _ in fresh.named_parameters()] == [n for n, _ in enc.named_parameters()]
+        assert torch.equal(rebuilt(**batch), enc(**batch))
+    assert [n for n, _ in rebuilt.named_parameters()] == [n for n, _ in enc.named_parameters()]
 
 
 def test_state_dict_round_trip_through_safetensors(tmp_path):
@@ -96,11 +118,11 @@ def test_state_dict_round_trip_through_safetensors(tmp_path):
 
     enc = tiny("bilstm")
     save_file(enc.state_dict(), str(tmp_path / "model.safetensors"))
-    fresh = E.build_bilstm(**E.build_bilstm.example_kwargs(None))
-    fresh.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
+    rebuilt = fresh("bilstm")
+    rebuilt.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
     batch = batch_of(enc, TEXTS)
     with torch.no_grad():
-        assert torch.equal(fresh.eval()(**batch), enc(**batch))
+        assert torch.equal(rebuilt.eval()(**batch), enc(**batch))
 
 
 def test_forward_before_fit_raises():
@@ -144,7 +166,7 @@ def test_layer_groups_cover_every_parameter_once_embeddings_first(name):
 
 
 def test_fit_on_pairs_and_refit():
-    enc = E.build_char(**E.build_char.example_kwargs(None))
+    enc = fresh("char")
     enc.fit([("北京", "欢迎"), "你"])
     assert set(enc.tokenizer.get_vocab()) >= {"北", "京", "欢", "迎", "你"}
     enc.fit(["甲乙"])  # refit replaces vocabulary and tables
@@ -197,7 +219,7 @@ def test_pretrained_vectors_per_table_with_vocabulary_extension(tmp_path):
     ids = enc.tokenizer(["上海"])["bigram_ids"][0]
     assert ids[0] == vocab.stoi["上海"]
     # the extended vocabulary travels in the state_dict
-    twin = BUILDERS["bilstm"](**BUILDERS["bilstm"].example_kwargs(None))
+    twin = fresh("bilstm")
     twin.load_state_dict(enc.state_dict())
     assert twin.tokenizer.vocabs["bigram_ids"].itos == vocab.itos
 
@@ -231,28 +253,11 @@ def test_pretrained_vector_errors_name_the_table_file_and_line(tmp_path):
         tiny("char", pretrained_embeddings={"bigram": str(bad)})
 
 
-def test_branches_share_the_pretrained_rows_read_once(tmp_path, monkeypatch):
-    from zhnlp_classic import embeddings
-
-    bigrams = _vec_file(tmp_path / "bi.vec", {"北京": 0.25, "上海": 0.5}, dim=6)
-    reads = []
-    real = embeddings.read_word2vec_text
-    monkeypatch.setattr(embeddings, "read_word2vec_text", lambda *a: reads.append(a[0]) or real(*a))
-    enc = tiny("bilstm", pretrained_embeddings={"bigram": bigrams}, pretrained_extend=1, branches=3)
-    assert reads == [bigrams]
-    vocab = enc.tokenizer.vocabs["bigram_ids"]
-    tables = [b.features.emb["bigram"].weight for b in enc.branches]
-    for table in tables:  # every branch starts from the vectors ...
-        assert torch.equal(table[vocab.stoi["北京"]], torch.full((6,), 0.25))
-        assert torch.equal(table[vocab.stoi["上海"]], torch.full((6,), 0.5))
-    assert not torch.equal(tables[0], tables[1])  # ... and its own random rows elsewhere
-
-
 def test_charword_takes_word_vectors(tmp_path):
     words = _vec_file(tmp_path / "w.vec", {"北京": 0.5, "欢迎": 1.5}, dim=6)
-    from zhnlp_classic.charword import build_charword
+    from zhnlp_classic.charword import charword
 
-    enc = build_charword(**build_charword.example_kwargs(None), pretrained_embeddings={"word": words})
+    enc = charword.build(**charword.example_kwargs(None), pretrained_embeddings={"word": words})
     enc.fit(TEXTS)
     vocab = enc.tokenizer.vocabs["word_ids"]
     assert torch.equal(enc.features.emb["word"].weight[vocab.stoi["北京"]], torch.full((6,), 0.5))
@@ -261,11 +266,47 @@ def test_charword_takes_word_vectors(tmp_path):
 @pytest.mark.parametrize("name", BUILDERS)
 def test_config_is_complete_and_instantiates(name):
     cfg = yaml.safe_load((CONF / f"{name}.yaml").read_text(encoding="utf-8"))
-    assert cfg["_target_"] == f"zhnlp_classic.encoders.build_{name}"
+    assert cfg["name"] == name and "_target_" not in cfg and "branches" not in cfg
     params = set(inspect.signature(BUILDERS[name]).parameters)
-    assert {k for k in cfg if not is_meta_key(k)} == params  # complete builder kwargs, nothing unknown
-    enc = build(cfg)
+    assert {k for k in cfg if k != "name" and not is_meta_key(k)} == params  # complete builder kwargs
+    enc = registry.build_encoder(cfg)
     assert isinstance(enc, E.ClassicEncoder) and enc.max_length == cfg["max_length"]
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_registered_spec_and_contract(name):
+    spec = registry.get("encoders", name)
+    assert isinstance(spec, EncoderSpec) and spec is SPECS[name] and spec.description
+    assert not hasattr(spec.build, "example_kwargs")  # recipes live on the spec now
+    enc = tiny(name)
+    assert missing(enc, "encoder") == [] and enc.num_special_tokens == 0 and enc.max_length == 64
+    row = enc.tokenizer("北京欢迎你", return_offsets_mapping=True)
+    assert len(row["input_ids"]) == len(cut_or_chars(name, "北京欢迎你"))  # nothing added around one text
+
+
+def cut_or_chars(name: str, text: str) -> list[str]:
+    from zhnlp.text import same_length
+    from zhnlp_classic.text import cut
+
+    return list(cut(same_length(text))) if name == "word" else list(text)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_input_embeddings_are_the_vocabulary_tables(name):
+    enc = tiny(name)
+    by_id = {id(m.weight): n for n, m in enc.features.emb.items()}
+    got = [by_id[id(t)] for t in enc.input_embeddings()]
+    assert got == (["word", "char"] if name == "word" else ["char", "bigram"])  # not the BMES table "seg"
+
+
+@pytest.mark.parametrize("name", ["char", "bilstm", "textcnn"])
+def test_two_builds_from_one_config_tokenize_alike_with_their_own_weights(name):
+    """What ``members: K`` relies on: K encoders fitted on the same texts share the tokenization."""
+    a, b = tiny(name), fresh(name)
+    b.fit(TEXTS)
+    probe = TEXTS + ["没见过的字龘"]
+    assert a.tokenizer(probe, return_offsets_mapping=True) == b.tokenizer(probe, return_offsets_mapping=True)
+    assert not torch.equal(a.features.emb["char"].weight, b.features.emb["char"].weight)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -315,25 +356,3 @@ def test_empty_texts(name):
         assert enc(**batch_of(enc, ["", ""])).shape == (2, 0, enc.hidden_size)
         out = enc(**batch_of(enc, ["", "北京"]))  # an empty row beside a real one
     assert out.shape[0] == 2 and out[0].abs().max() == 0
-
-
-@pytest.mark.parametrize("name", ["char", "bilstm", "textcnn"])
-def test_branches_are_independent_copies_that_reload(name):
-    single = tiny(name)
-    enc = tiny(name, branches=2)
-    assert enc.hidden_size == 2 * single.hidden_size and len(enc.branches) == 2
-    assert all(b.tokenizer is enc.tokenizer for b in enc.branches)
-    w0, w1 = (b.features.emb["char"].weight for b in enc.branches)
-    assert w0.shape == w1.shape and not torch.equal(w0, w1)  # own, differently initialised tables
-    batch = batch_of(enc, TEXTS)
-    with torch.no_grad():
-        out = enc(**batch)  # (B, T, 2 * H)
-        for i, branch in enumerate(enc.branches):
-            torch.testing.assert_close(out[..., i * single.hidden_size:(i + 1) * single.hidden_size], branch(**batch))
-    buf = io.BytesIO()
-    torch.save(enc.state_dict(), buf)
-    build = BUILDERS[name]
-    fresh = build(**build.example_kwargs(None), branches=2).eval()  # unfitted: the vocabularies come with the state
-    fresh.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
-    with torch.no_grad():
-        torch.testing.assert_close(fresh(**batch), out)

@@ -8,8 +8,9 @@ import jieba
 import pytest
 
 from zhnlp.errors import ZhnlpError
+from zhnlp.text import same_length
 from zhnlp_classic.encoders import build_char, build_word
-from zhnlp_classic.text import SEG_B, SEG_E, SEG_M, SEG_S, SEG_SPECIAL, normalize
+from zhnlp_classic.text import SEG_B, SEG_E, SEG_M, SEG_S, SEG_SPECIAL
 from zhnlp_classic.vocab import SEP_ID, SPACE_ID, UNK_ID
 
 MIXED = "华为 Mate60 手机于２０２３年8月发布😀"
@@ -55,9 +56,9 @@ def test_unknown_characters_and_whitespace_kinds(char_enc):
     assert enc["input_ids"][0] == UNK_ID and enc["input_ids"][text.index("龘")] == UNK_ID
 
 
-def test_normalize_keeps_length_on_tricky_characters():
+def test_same_length_keeps_length_on_tricky_characters():
     text = "ﬁ½㎏İ\u3000\xa0Ａｂ😀👍🏽e\u0301"
-    out = normalize(text)
+    out = same_length(text)
     assert len(out) == len(text)
     assert out[4] == " " and out[5] == " " and out[6:8] == "ab"
 
@@ -65,7 +66,7 @@ def test_normalize_keeps_length_on_tricky_characters():
 def test_bigram_and_seg_ids_match_brute_force(char_enc):
     tok = char_enc.tokenizer
     enc = tok(MIXED)
-    norm = normalize(MIXED)
+    norm = same_length(MIXED)
     bigram_vocab = tok.vocabs["bigram_ids"].stoi
     padded = norm + "\x03"
     assert enc["bigram_ids"] == [bigram_vocab[padded[i : i + 2]] for i in range(len(norm))]
@@ -81,7 +82,7 @@ def test_word_offsets_are_jieba_words(word_enc):
     assert spans[0][0] == 0 and spans[-1][1] == len(MIXED)
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, no gaps
     words = [MIXED[s:e] for s, e in spans]
-    assert words == jieba.lcut(normalize(MIXED)) or "".join(words) == MIXED
+    assert words == jieba.lcut(same_length(MIXED)) or "".join(words) == MIXED
     assert "华为" in words and "Mate60" in words
     for key in ("input_ids", "head_char_ids", "tail_char_ids", "attention_mask"):
         assert len(enc[key]) == len(spans)

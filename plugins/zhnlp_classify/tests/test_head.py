@@ -1,9 +1,6 @@
 """The classification head: targets, losses vs hand-written references, predictions, class
-weights, multi-label thresholds (tuning, checkpointing), labels, report, formats."""
+weights, multi-label thresholds (tuning, checkpointing), labels, report, formats, the spec."""
 from __future__ import annotations
-
-import itertools
-import math
 
 import pytest
 import torch
@@ -11,8 +8,9 @@ from torch.nn import functional as F
 
 from zhnlp.data.collate import collate
 from zhnlp.errors import ConfigError, DataError
-from zhnlp.types import Head
-from zhnlp_classify.heads import build_classification, collect_labels
+from zhnlp import registry
+from zhnlp.types import Head, HeadSpec, ModelOutput
+from zhnlp_classify.heads import build_classification, classification, collect_labels
 from zhnlp_classify.metrics import best_threshold
 
 H = 4
@@ -27,10 +25,14 @@ def feature(example: dict, head, n: int = 3) -> dict:
             "targets": targets, "offsets": offsets, "example": example, "index": 0}
 
 
-def test_builder_contract():
-    head = build_classification(H, LABELS)
-    assert isinstance(head, Head)
-    assert build_classification.collect_labels is collect_labels
+def test_spec_and_builder_contract():
+    assert isinstance(classification, HeadSpec) and registry.get("heads", "classification") is classification
+    assert (classification.build, classification.collect_labels) == (build_classification, collect_labels)
+    assert (classification.task, classification.label_kind, classification.example_data) == ("classify", "label",
+                                                                                              "sample_cls")
+    assert not hasattr(build_classification, "collect_labels") and not hasattr(build_classification, "example_data")
+    head = registry.build_head({"name": "classification", "pooling": "mean"}, hidden_size=H, labels=LABELS)
+    assert isinstance(head, Head) and head.pooling == "mean" and head.labels == LABELS
     assert head.main_metric == "acc"
     assert build_classification(H, LABELS, mode="multi").main_metric == "micro_f1"
 
@@ -52,7 +54,9 @@ def test_single_loss_is_cross_entropy_with_smoothing_and_weights():
     assert batch["label"].tolist() == [2, 0, 2, 1]
     hidden = torch.randn(4, 3, H)
     out = head(hidden, batch)
+    assert isinstance(out, ModelOutput) and out.binary is False and out.scores.shape == (4, 3)
     logits = head.classifier(hidden.mean(1))
+    torch.testing.assert_close(out.scores, logits)
     # reference written out: smoothed targets, weighted mean as torch defines it
     logp = torch.log_softmax(logits, -1)
     w = torch.tensor([1.0, 2.0, 0.5])
@@ -60,8 +64,9 @@ def test_single_loss_is_cross_entropy_with_smoothing_and_weights():
     nll = -(logp[range(4), y] * w[y]).sum() / w[y].sum()
     smooth = -(logp * w).sum(-1).sum() / (3 * w[y].sum())
     ref = 0.9 * nll + 0.1 * smooth
-    assert torch.allclose(out["loss"], ref, atol=1e-5)
-    assert torch.allclose(out["loss"], F.cross_entropy(logits, y, weight=w, label_smoothing=0.1), atol=1e-6)
+    assert torch.allclose(out.loss, ref, atol=1e-5)
+    assert torch.allclose(out.loss, F.cross_entropy(logits, y, weight=w, label_smoothing=0.1), atol=1e-6)
+    assert head(hidden, {k: v for k, v in batch.items() if k != "label"}).loss is None  # no targets
 
 
 def test_balanced_weights_from_fit_and_from_the_first_file():
@@ -116,7 +121,9 @@ def test_single_predictions_and_metrics():
     with torch.no_grad():
         probs = torch.softmax(head.classifier(hidden.mean(1)), -1)
     for p, row in zip(preds, probs):
-        assert set(p) == {"label", "prob", "top_k"} and len(p["top_k"]) == 2
+        assert set(p) == {"label", "prob", "top_k", "probs"} and len(p["top_k"]) == 2
+        assert list(p["probs"]) == LABELS and sum(p["probs"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert [p["probs"][lab] for lab in LABELS] == pytest.approx(row.tolist(), abs=1e-6)
         assert p["label"] == LABELS[int(row.argmax())]
         assert p["prob"] == pytest.approx(float(row.max()), abs=1e-6)
         assert p["top_k"][0] == [p["label"], p["prob"]] and p["top_k"][1][1] <= p["prob"]
@@ -138,11 +145,12 @@ def test_multi_loss_targets_and_predictions():
     assert batch["labels"].tolist() == [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
     hidden = torch.randn(2, 3, H)
     out = head(hidden, batch)
+    assert out.binary is True and out.scores.shape == (2, 3)
     z = head.classifier(hidden.max(1).values)
     y = batch["labels"]
     w = torch.tensor([1.0, 3.0, 1.0])
     ref = -(w * (y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z))).mean()
-    assert torch.allclose(out["loss"], ref, atol=1e-6)
+    assert torch.allclose(out.loss, ref, atol=1e-6)
     head.eval()
     head.thresholds.copy_(torch.tensor([0.0001, 0.9999, 0.5]))
     preds = head.predict(hidden, batch)

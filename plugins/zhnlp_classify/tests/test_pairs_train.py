@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from zhnlp import registry
 from zhnlp.config import compose_train_config
 from zhnlp.train import train
 
@@ -22,6 +23,16 @@ def pair_data(tmp_path):
                     encoding="utf-8")
     return [f"data.train_path={path}", f"data.dev_path={path}", f"data.test_path={path}",
             "+data.reader.text_b_column=text_b", "data.batch_size=6"]
+
+
+def encoder_class(name: str, tmp_path, **kwargs) -> type:
+    """The class of a registered encoder (built once, tiny), skipped when its plugin does not import."""
+    if name not in registry.plugins("encoders") or not registry.loads("encoders", name):
+        pytest.skip(f"encoder {name} is not available")
+    spec = registry.get("encoders", name)
+    if spec.example_kwargs is not None:
+        kwargs = {**spec.example_kwargs(tmp_path), **kwargs}
+    return type(registry.build_encoder({"name": name, **kwargs}))
 
 
 def spy_token_types(monkeypatch, cls) -> list:
@@ -42,17 +53,16 @@ def check_run(run_dir, metrics, seen):
     rows = [json.loads(x) for x in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == len(ROWS) * 3 and all(r["text_b"] for r in rows)
     assert (run_dir / "confusion_matrix.png").is_file()
+    assert (run_dir / "model" / "zhnlp.json").is_file()
 
 
 def test_tiny_bert_pairs_train_joint(tmp_path, pair_data, monkeypatch):
-    transformers_plugin = pytest.importorskip("zhnlp_transformers.encoders")
-    from zhnlp_transformers.encoder import TransformerEncoder
-
-    tiny = transformers_plugin.build_bert_wwm.example_kwargs(tmp_path)["pretrained"]
-    seen = spy_token_types(monkeypatch, TransformerEncoder)
+    cls = encoder_class("bert_wwm", tmp_path)
+    tiny = registry.get("encoders", "bert_wwm").example_kwargs(tmp_path)["pretrained"]
+    seen = spy_token_types(monkeypatch, cls)
     cfg = compose_train_config(["task=classify", "data=sample_cls", *pair_data, "encoder=bert_wwm",
-                          f"encoder.pretrained={tiny}", "head.pair_mode=joint", "trainer.max_epochs=1",
-                          "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])
+                                f"encoder.pretrained={tiny}", "head.pair_mode=joint", "trainer.max_epochs=1",
+                                "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])
     metrics = train(cfg, tmp_path / "run")
     check_run(tmp_path / "run", metrics, seen)
 
@@ -60,12 +70,10 @@ def test_tiny_bert_pairs_train_joint(tmp_path, pair_data, monkeypatch):
 @pytest.mark.parametrize("encoder,pair_mode", [("textcnn", "siamese"), ("bilstm", "interaction"),
                                                ("charword", "siamese")])
 def test_from_scratch_pairs_train(tmp_path, pair_data, monkeypatch, encoder, pair_mode):
-    from zhnlp_classic.encoders import ClassicEncoder
-
-    seen = spy_token_types(monkeypatch, ClassicEncoder)
+    seen = spy_token_types(monkeypatch, encoder_class(encoder, tmp_path))
     cfg = compose_train_config(["task=classify", "data=sample_cls", *pair_data, f"encoder={encoder}",
-                          "encoder.char_dim=16", "encoder.bigram_dim=8", "encoder.seg_dim=4",
-                          f"head.pair_mode={pair_mode}", "head.pooling=max", "trainer.max_epochs=1",
-                          "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])
+                                "encoder.char_dim=16", "encoder.bigram_dim=8", "encoder.seg_dim=4",
+                                f"head.pair_mode={pair_mode}", "head.pooling=max", "trainer.max_epochs=1",
+                                "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"])
     metrics = train(cfg, tmp_path / "run")
     check_run(tmp_path / "run", metrics, seen)

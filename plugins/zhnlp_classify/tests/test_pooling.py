@@ -137,9 +137,9 @@ def test_interaction_head_runs_and_learns_from_both_segments(h):
     batch = pair_batch(h)
     batch["label"] = torch.tensor([0, 1])
     out = head(torch.randn(2, 6, H, requires_grad=True), batch)
-    out["loss"].backward()
+    out.loss.backward()
     assert head.interaction.query.weight.grad is not None
-    assert out["logits"].shape == (2, 2)
+    assert out.scores.shape == (2, 2)
 
 
 def test_pair_modes_need_text_b_and_token_type_ids(h):

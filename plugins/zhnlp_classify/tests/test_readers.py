@@ -1,14 +1,18 @@
 """Readers: each format on tmp files, each bad-input case, the bundled sample and the real sets."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from zhnlp import registry
+from zhnlp.data import DataModule
 from zhnlp.errors import ConfigError, DataError
-from zhnlp_classify.heads import collect_labels
+from zhnlp.types import DatasetSpec
+from zhnlp_classify import readers
+from zhnlp_classify.heads import build_classification, collect_labels
 from zhnlp_classify.readers import build_clue_json_reader, build_table_reader, build_thucnews_reader
 
 SAMPLE = Path(__file__).parents[3] / "datasets" / "sample_cls"
@@ -53,6 +57,57 @@ def test_thucnews_bad_lines(tmp_path, content, line, message):
     with pytest.raises(DataError, match=message) as err:
         build_thucnews_reader()(path)
     assert err.value.path == path and err.value.line == line
+
+
+def thucnews_folders(tmp_path):
+    """Issue 18: train/dev beside a class.txt, the test file in another folder without one."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    classes = write(tmp_path / "data" / "class.txt", "finance\nrealty\nstocks\neducation\n")
+    train = write(tmp_path / "data" / "train.txt", "央行降准\t0\n楼市回暖\t1\n大盘收涨\t2\n高考放榜\t3\n")
+    test = write(tmp_path / "elsewhere" / "test.txt", "标题甲\t3\n标题乙\t0\n")
+    return classes, train, test
+
+
+def test_issue18_a_split_without_class_file_names_classes_path(tmp_path):
+    classes, train, test = thucnews_folders(tmp_path)
+    reader = build_thucnews_reader()
+    assert [e["label"] for e in reader(train, "data.train_path")] == ["finance", "realty", "stocks", "education"]
+    with pytest.raises(DataError, match=rf"numeric label ids but no class file maps them: .*data\.test_path.*"
+                                        rf"Set data\.reader\.classes_path={re.escape(classes)} ") as err:
+        reader(test, "data.test_path")
+    assert (err.value.path, err.value.line) == (test, 1)
+    # the fix the message names: one class list for every split
+    fixed = build_thucnews_reader(classes_path=classes)
+    assert [e["label"] for e in fixed(test, "data.test_path")] == ["education", "finance"]
+    # the other order: raw ids read first, then a split with a class file
+    reader = build_thucnews_reader()
+    reader(test, "data.train_path")
+    with pytest.raises(DataError, match=rf"numeric label ids kept raw .*"
+                                        rf"Set data\.reader\.classes_path={re.escape(classes)} ") as err:
+        reader(train, "data.dev_path")
+    assert (err.value.path, err.value.line) == (test, 1)
+
+
+def test_issue18_through_the_data_module(tmp_path):
+    _, train, test = thucnews_folders(tmp_path)
+    with pytest.raises(DataError, match=r"data\.reader\.classes_path") as err:
+        DataModule(name="thucnews", reader={"classes_path": None}, train_path=train, dev_path=train, test_path=test)
+    assert "never seen" not in str(err.value)
+
+
+def test_issue18_raw_ids_against_a_head_with_class_names_hint_classes_path():
+    head = build_classification(4, ["education", "finance"])
+    enc = {"input_ids": [1, 2], "attention_mask": [1, 1], "offset_mapping": [(0, 1), (1, 2)]}
+    with pytest.raises(DataError, match=r"t\.txt:2: label\(s\) \['3'\] .*raw class ids.*data\.reader\.classes_path"):
+        head.targets({"text": "ab", "label": "3", "_file": "t.txt", "_line": 2}, enc)
+    with pytest.raises(DataError, match=r"data\.reader\.classes_path"):  # zhnlp eval --data: gold is not tokenized
+        head.evaluate([{"label": "finance"}], [{"text": "ab", "label": "3", "_file": "t.txt", "_line": 2}])
+    with pytest.raises(DataError, match=r"label\(s\) \['sports'\] are not in") as err:
+        head.targets({"text": "ab", "label": "sports", "_file": "t.txt", "_line": 2}, enc)
+    assert "classes_path" not in str(err.value)
+    # other unknown gold: an error for training targets, counted as wrong by evaluate (as before)
+    assert head.evaluate([{"label": "finance"}], [{"text": "ab", "label": "sports"}])["acc"] == 0.0
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -143,28 +198,41 @@ READERS = {
 
 
 @pytest.mark.parametrize("name", READERS)
-def test_non_utf8_names_line_and_byte_offset(tmp_path, name):
+def test_non_utf8_names_line_byte_and_iconv_hint(tmp_path, name):
     reader, good, gbk = READERS[name]
     path = write(tmp_path / "data.txt", good + gbk)
-    with pytest.raises(DataError, match=r"not valid UTF-8: byte 0x[0-9a-f]{2} at byte offset \d+.*GB18030") as err:
-        reader(path)
-    assert err.value.line == good.count(b"\n") + 1
-    offset = int(str(err.value).split("byte offset ")[1].split()[0])
-    assert len(good) <= offset < len(good) + len(gbk)
+    with pytest.raises(DataError, match=r"not valid UTF-8: byte 0x([0-9a-f]{2}) .*GB18030.*"
+                                        r"`iconv -f GB18030 -t UTF-8 data\.txt > data\.utf8\.txt`") as err:
+        reader(path, "data.train_path")
+    assert err.value.path == path and err.value.line == good.count(b"\n") + 1
+    with pytest.raises(UnicodeDecodeError) as bad:
+        (good + gbk).decode("utf-8")
+    assert f"byte 0x{(good + gbk)[bad.value.start]:02x}" in str(err.value)  # the first byte that is not UTF-8
 
 
 @pytest.mark.parametrize("name", READERS)
-def test_missing_file_and_bom(tmp_path, name):
+def test_missing_file_names_the_key_and_bom(tmp_path, name):
     reader, good, _ = READERS[name]
-    with pytest.raises(DataError, match="file not found"):
-        reader(str(tmp_path / "nope.txt"))
+    with pytest.raises(DataError, match=r"file not found\. Fix data\.dev_path"):
+        reader(str(tmp_path / "nope.txt"), "data.dev_path")
     assert reader(write(tmp_path / "bom.txt", b"\xef\xbb\xbf" + good)) == reader(write(tmp_path / "bom.txt", good))
 
 
 # ---- the bundled sample and the real data sets ------------------------------------------------------
+def test_dataset_specs():
+    for name, spec in (("thucnews", readers.thucnews), ("sample_cls", readers.table), ("chnsenticorp", readers.table),
+                       ("clue_json", readers.clue_json)):
+        assert registry.get("datasets", name) is spec and isinstance(spec, DatasetSpec) and spec.label_kind == "label"
+    assert readers.thucnews.build is build_thucnews_reader and readers.clue_json.build is build_clue_json_reader
+    with pytest.raises(ConfigError, match="data.reader.text_colum: dataset 'sample_cls' has no such option. "
+                                          "Did you mean data.reader.text_column"):
+        registry.build_reader({"name": "sample_cls", "reader": {"text_colum": "text_a"}})
+
+
 def test_sample_cls_through_the_entry_point():
-    reader = registry.get("datasets", "sample_cls")(text_column="text_a", label_column="label")
-    counts = {split: Counter(e["label"] for e in reader(str(SAMPLE / f"{split}.tsv"))) for split in ("train", "dev", "test")}
+    reader = registry.build_reader({"name": "sample_cls", "reader": {"text_column": "text_a", "label_column": "label"}})
+    counts = {split: Counter(e["label"] for e in reader(str(SAMPLE / f"{split}.tsv"), f"data.{split}_path"))
+              for split in ("train", "dev", "test")}
     assert {s: sum(c.values()) for s, c in counts.items()} == {"train": 300, "dev": 80, "test": 80}
     assert set(counts["train"]) == {"sports", "finance", "tech", "entertainment"}
 

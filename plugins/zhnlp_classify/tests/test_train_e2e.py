@@ -25,8 +25,10 @@ def test_train_predict_round_trip(tmp_path):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert "macro avg" in proc.stdout  # head.report() printed
     rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 80 and {"label", "prob", "top_k"} <= set(rows[0]["prediction"])
+    assert len(rows) == 80 and {"label", "prob", "top_k", "probs"} <= set(rows[0]["prediction"])
+    assert set(rows[0]["prediction"]["probs"]) == {"sports", "finance", "tech", "entertainment"}
     model = zhnlp.load(str(run_dir))
+    assert model.cfg["head"]["name"] == "classification" and (run_dir / "model" / "zhnlp.json").is_file()
     again = model.predict([r["text"] for r in rows[:10]])
     assert [p["label"] for p in again] == [r["prediction"]["label"] for r in rows[:10]]
     assert model.predict(["", "  ２０２４年😀 "])[1]["label"] in {"sports", "finance", "tech", "entertainment"}

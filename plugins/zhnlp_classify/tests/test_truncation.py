@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhnlp.data.datamodule import make_features
+from zhnlp.data.features import make_features
 from zhnlp_classify.heads import build_classification
 from zhnlp_classify.truncation import allocate, keep_positions, truncate_encoding
 
@@ -64,7 +64,7 @@ def test_head_truncate_method_and_the_core_calling_it():
                 "offset_mapping": rows}
 
     with pytest.warns(UserWarning, match="truncated"):
-        feats = make_features([{"text": "0123456789", "label": "a"}], tokenizer, head, 6)
+        feats = make_features([{"text": "0123456789", "label": "a"}], tokenizer, head, 6, 2)
     assert feats[0]["offsets"] == [(0, 0), (6, 7), (7, 8), (8, 9), (9, 10), (0, 0)]
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import zhnlp
+from zhnlp.model import TaskModel
 from zhnlp_kbqa.cli import main as kbqa_cli
 from zhnlp_kbqa.qa import KBQA
 
@@ -38,8 +39,9 @@ def test_train_load_predict(tmp_path, kbdata, capsys):
         for name in ("mention_acc", "entity_acc", "predicate_acc", "answer_acc", "answer_f1", "link_recall"):
             assert 0.0 <= metrics[f"{split}/{name}"] <= 1.0, (split, name)
     assert metrics["kb/triples"] == 260.0
-    assert (run / "mention" / "checkpoints" / "best.ckpt").is_file()
-    assert (run / "relation" / "checkpoints" / "best.ckpt").is_file()
+    for part in ("mention", "relation"):
+        assert (run / part / "checkpoints" / "best.ckpt").is_file()
+        assert (run / part / "model" / "zhnlp.json").is_file()  # what load_kbqa loads
     assert (run / "relation" / "data" / "train.jsonl").is_file()
     rows = [json.loads(line) for line in (run / "predictions" / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 51 and {"subject", "answer", "prediction"} <= set(rows[0])
@@ -47,6 +49,8 @@ def test_train_load_predict(tmp_path, kbdata, capsys):
 
     qa = zhnlp.load(str(run))
     assert isinstance(qa, KBQA)
+    assert isinstance(qa.mention_model, TaskModel) and isinstance(qa.relation_model, TaskModel)
+    assert qa.relation_model.cfg["head"]["name"] == "classification" and sorted(qa.relation_model.labels) == ["0", "1"]
     out = qa.predict(QUESTIONS)
     assert len(out) == len(QUESTIONS)
     for o in out:

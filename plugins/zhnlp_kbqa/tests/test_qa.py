@@ -9,7 +9,7 @@ from zhnlp_kbqa.sqlite_kb import SQLiteKB, build_sqlite_kb
 
 
 class FakeTagger:
-    """Marks the first of ``names`` found in each text (like the NER Predictor: list of entity dicts)."""
+    """Marks the first of ``names`` found in each text (like an NER TaskModel: list of entity dicts)."""
 
     def __init__(self, names):
         self.names, self.seen = names, []
@@ -34,9 +34,9 @@ class FakeMatcher:
         out = []
         for r in rows:
             p = sum(c in r["text"] for c in r["text_b"]) / len(r["text_b"])
-            label = "1" if p >= 0.5 else "0"
-            out.append({"label": label, "prob": max(p, 1 - p), "top_k": [[label, max(p, 1 - p)],
-                                                                       ["0" if label == "1" else "1", min(p, 1 - p)]]})
+            label = "1" if p >= 0.5 else "0"  # the classification head's format, probs over both classes
+            out.append({"label": label, "prob": max(p, 1 - p), "top_k": [[label, max(p, 1 - p)]],
+                        "probs": {"0": 1 - p, "1": p}})
         return out
 
 

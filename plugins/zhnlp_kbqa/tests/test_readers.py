@@ -6,9 +6,11 @@ from collections import Counter
 
 import pytest
 
+from zhnlp import registry
 from zhnlp.errors import DataError
+from zhnlp.types import DatasetSpec
 from zhnlp_kbqa.nlpcc import parse_triple, read_questions
-from zhnlp_kbqa.readers import build_nlpcc_reader, read_nlpcc
+from zhnlp_kbqa.readers import build_nlpcc_reader, nlpcc, read_nlpcc
 
 SEP = "=" * 50
 GOOD = (
@@ -69,11 +71,24 @@ def test_bad_input_names_file_and_line(tmp_path, text, line, needle):
     assert info.value.line == line and str(path) in str(info.value)
 
 
-def test_not_utf8(tmp_path):
+def test_not_utf8_and_missing_file(tmp_path):
     path = tmp_path / "gbk.txt"
     path.write_bytes("<question id=1>\t机械设计基础\n".encode("gbk"))
-    with pytest.raises(DataError, match="not UTF-8"):
+    with pytest.raises(DataError, match="not valid UTF-8.*iconv -f GB18030") as info:
         read_questions(str(path))
+    assert info.value.line == 1
+    with pytest.raises(DataError, match=r"file not found\. Fix data\.dev_path"):
+        build_nlpcc_reader()(str(tmp_path / "nope.txt"), "data.dev_path")
+
+
+def test_dataset_spec(tmp_path):
+    spec = registry.get("datasets", "nlpcc2016_kbqa")
+    assert spec is nlpcc and isinstance(spec, DatasetSpec) and spec.label_kind == "entities"
+    reader = registry.build_reader({"name": "nlpcc2016_kbqa", "reader": {"skip_unmatched": True, "mention_type": "E"}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        examples = reader(str(write(tmp_path, GOOD)), "data.train_path")
+    assert [ex["id"] for ex in examples] == ["1", "7"] and examples[0]["entities"][0]["type"] == "E"
 
 
 def test_parse_triple():

@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import random
 
-from zhnlp_classify.readers import build_clue_json_reader
+from zhnlp import registry
 from zhnlp_kbqa.kb import MemoryKB
 from zhnlp_kbqa.linking import EntityLinker
 from zhnlp_kbqa.normalize import key
-from zhnlp_kbqa.relation_data import (READER, PredicateInventory, masked_question, negatives_for, relation_examples,
-                                      write_jsonl)
-from zhnlp.builders import build
+from zhnlp_kbqa.relation_data import (RELATION_DATA, PredicateInventory, masked_question, negatives_for,
+                                      relation_examples, write_jsonl)
 
 KB = MemoryKB([
     ("李娜（网球运动员）", "出生日期", "1982年"), ("李娜（网球运动员）", "职业", "网球运动员"),
@@ -67,7 +66,7 @@ def test_random_fill_when_the_kb_has_too_few():
     assert len(negs) == 7 and "代表作品" not in negs
 
 
-def test_relation_examples_round_trip_through_the_classify_reader(tmp_path):
+def test_relation_examples_round_trip_through_the_clue_json_dataset(tmp_path):
     linker = EntityLinker(KB)
     rows = relation_examples([example(), {"text": "无标注", "id": "4"}], KB, linker, INVENTORY, seed=3,
                              kb_max=2, similar=1, random_n=1)
@@ -77,7 +76,7 @@ def test_relation_examples_round_trip_through_the_classify_reader(tmp_path):
     assert [r["label"] for r in rows] == ["1", "0", "0", "0", "0"] and rows[0]["predicate"] == "中文名"
     path = write_jsonl(rows, tmp_path / "pairs" / "train.jsonl")
     assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["text"] == "◆的中文名是什么？"
-    read = build(READER)(str(path))
-    got = [(r["text"], r["text_b"], r["label"]) for r in read]
-    assert got == [(r["text"], r["predicate"], r["label"]) for r in rows]
-    assert build_clue_json_reader  # the reader READER names
+    assert RELATION_DATA["name"] == "clue_json"
+    read = registry.build_reader(RELATION_DATA)(str(path), "data.train_path")
+    got = [(r["text"], r["text_b"], r["label"], r["id"]) for r in read]
+    assert got == [(r["text"], r["predicate"], r["label"], r["qid"]) for r in rows]

@@ -9,7 +9,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from zhnlp.types import Head
+from zhnlp.types import Head, HeadSpec
+from zhnlp_ner import heads as ner_heads
+from zhnlp_ner.common import collect_entity_types
 from zhnlp_ner.heads import build_crf, build_global_pointer, build_softmax
 
 BUILDERS = {"crf": build_crf, "softmax": build_softmax, "global_pointer": build_global_pointer}
@@ -100,7 +102,7 @@ def test_targets_predict_round_trip(helpers, head_name, tokenizer_name):
     exs = examples(helpers)
     encs = encodings_for(helpers, tokenizer_name, [e["text"] for e in exs])
     builder = BUILDERS[head_name]
-    head = builder(hidden_size=32, labels=builder.collect_labels(exs)).eval()
+    head = builder(hidden_size=32, labels=collect_entity_types(exs)).eval()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         targets = [head.targets(e, enc) for e, enc in zip(exs, encs)]
@@ -160,11 +162,11 @@ def padded_vs_single_losses(helpers, head, exs, encs):
     batch = helpers.make_batch(exs, encs, targets)
     torch.manual_seed(0)
     hidden = torch.randn(len(exs), batch["input_ids"].size(1), head_hidden(head))
-    full = head(hidden, batch)["loss"]
+    full = head(hidden, batch).loss
     singles = []
     for i in range(len(exs)):
         one = helpers.make_batch([exs[i]], [encs[i]], [targets[i]])
-        singles.append(head(hidden[i:i + 1, : one["input_ids"].size(1)], one)["loss"])
+        singles.append(head(hidden[i:i + 1, : one["input_ids"].size(1)], one).loss)
     return full, torch.stack(singles)
 
 
@@ -178,7 +180,7 @@ def test_loss_is_padding_invariant_and_trains(helpers, head_name, kwargs):
     exs = examples(helpers)
     encs = [helpers.fake_bert_encode(e["text"]) for e in exs]
     builder = BUILDERS[head_name]
-    head = builder(hidden_size=6, labels=builder.collect_labels(exs), **kwargs).eval()
+    head = builder(hidden_size=6, labels=collect_entity_types(exs), **kwargs).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full, singles = padded_vs_single_losses(helpers, head, exs, encs)
@@ -194,11 +196,14 @@ def test_loss_is_padding_invariant_and_trains(helpers, head_name, kwargs):
 
 def test_head_contract_and_param_groups():
     for name, builder in BUILDERS.items():
+        spec = getattr(ner_heads, name)
+        assert isinstance(spec, HeadSpec) and spec.build is builder, name
+        assert (spec.task, spec.label_kind, spec.example_data) == ("ner", "entities", "sample_ner")
+        assert spec.collect_labels([{"entities": [{"type": "B"}, {"type": "A"}]}, {"entities": []}]) == ["A", "B"]
+        assert not hasattr(builder, "collect_labels") and not hasattr(builder, "example_data")
         head = builder(hidden_size=4, labels=["A", "B"])
         assert isinstance(head, Head), name
         assert head.main_metric == "f1"
-        assert builder.collect_labels([{"entities": [{"type": "B"}, {"type": "A"}]}, {"entities": []}]) == ["A", "B"]
-        assert head.collect_labels([{"entities": [{"type": "Z"}]}]) == ["Z"]
     crf = build_crf(hidden_size=4, labels=["A"])
     groups = crf.param_groups()
     assert set(groups) == {"crf"}
@@ -220,7 +225,7 @@ def test_global_pointer_nested_round_trip(helpers):
 
 def test_crf_eval_report(helpers):
     exs = examples(helpers)[:2]
-    head = build_crf(hidden_size=4, labels=build_crf.collect_labels(exs))
+    head = build_crf(hidden_size=4, labels=collect_entity_types(exs))
     preds = [ex["entities"] for ex in exs]
     preds[1] = preds[1][:1]
     m = head.evaluate(preds, exs)
@@ -256,7 +261,7 @@ def test_tiny_fit_reaches_full_f1(helpers, head_name, kwargs):
     vocab = {c: i + 1 for i, c in enumerate(sorted({c for ex in exs for c in ex["text"]}))}
     encoder = TinyEncoder(vocab)
     builder = BUILDERS[head_name]
-    head = builder(hidden_size=32, labels=builder.collect_labels(exs), dropout=0.0, **kwargs)
+    head = builder(hidden_size=32, labels=collect_entity_types(exs), dropout=0.0, **kwargs)
     encs = []
     for ex in exs:
         enc = helpers.char_encode(ex["text"])
@@ -267,7 +272,7 @@ def test_tiny_fit_reaches_full_f1(helpers, head_name, kwargs):
     optim = torch.optim.Adam(params, lr=0.03)
     for _ in range(120):
         optim.zero_grad()
-        loss = head(encoder(batch["input_ids"]), batch)["loss"]
+        loss = head(encoder(batch["input_ids"]), batch).loss
         loss.backward()
         optim.step()
     head.eval()
@@ -314,18 +319,18 @@ def test_heads_on_cuda_match_cpu(helpers, head_name):
     encs = [helpers.fake_bert_encode(e["text"]) for e in exs]
     builder = BUILDERS[head_name]
     torch.manual_seed(0)
-    head = builder(hidden_size=8, labels=builder.collect_labels(exs), **({"lstm_layers": 1} if head_name == "crf" else {})).eval()
+    head = builder(hidden_size=8, labels=collect_entity_types(exs), **({"lstm_layers": 1} if head_name == "crf" else {})).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         batch = helpers.make_batch(exs, encs, [head.targets(e, enc) for e, enc in zip(exs, encs)])
     hidden = torch.randn(len(exs), batch["input_ids"].size(1), 8)
-    cpu_loss, cpu_pred = head(hidden, batch)["loss"], head.predict(hidden, batch)
+    cpu_loss, cpu_pred = head(hidden, batch).loss, head.predict(hidden, batch)
     cuda_batch = {k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()}
     head.cuda()
     with torch.autocast("cuda", dtype=torch.bfloat16):
-        loss = head(hidden.cuda(), cuda_batch)["loss"]
+        loss = head(hidden.cuda(), cuda_batch).loss
     assert torch.isfinite(loss)
-    assert head(hidden.cuda(), cuda_batch)["loss"].item() == pytest.approx(cpu_loss.item(), rel=1e-3)
+    assert head(hidden.cuda(), cuda_batch).loss.item() == pytest.approx(cpu_loss.item(), rel=1e-3)
     assert head.predict(hidden.cuda(), cuda_batch) == cpu_pred
 
 
@@ -362,9 +367,9 @@ def test_softmax_label_smoothing_changes_the_loss_and_is_validated():
     smooth.load_state_dict(plain.state_dict())
     hidden = torch.randn(2, 5, 8)  # (B, T, H)
     batch = {"attention_mask": torch.ones(2, 5, dtype=torch.long), "tags": torch.tensor([[0, 1, 2, 0, 0], [0, 0, 1, 2, 0]])}
-    logits = plain(hidden, batch)["logits"]
+    logits = plain(hidden, batch).scores
     expected = torch.nn.functional.cross_entropy(logits.reshape(-1, 3), batch["tags"].reshape(-1), label_smoothing=0.2)
-    assert torch.allclose(smooth(hidden, batch)["loss"], expected)
-    assert not torch.allclose(plain(hidden, batch)["loss"], expected)
+    assert torch.allclose(smooth(hidden, batch).loss, expected)
+    assert not torch.allclose(plain(hidden, batch).loss, expected)
     with pytest.raises(ConfigError, match="label_smoothing"):
         zhnlp.build_head("softmax", hidden_size=8, labels=["LOC"], label_smoothing=1.0)

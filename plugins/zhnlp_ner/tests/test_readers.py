@@ -26,7 +26,7 @@ def spans(example):
 def read_quietly(reader, path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = reader(path)
+        out = reader(path, "data.train_path")
     return out, [str(w.message) for w in caught]
 
 
@@ -73,7 +73,7 @@ def test_weibo_seg_digits(tmp_path):
     exs, _ = read_quietly(build_conll_reader(), plain)  # auto: a lone "3" is no seg-digit token
     assert exs[0]["text"] == "科3"
     with pytest.raises(DataError, match=r"plain\.txt:1: .*char_with_seg_digit=false"):
-        build_conll_reader(char_with_seg_digit=True)(plain)
+        build_conll_reader(char_with_seg_digit=True)(plain, "data.train_path")
 
 
 def test_space_char_in_tab_file_and_extra_columns(tmp_path):
@@ -81,11 +81,11 @@ def test_space_char_in_tab_file_and_extra_columns(tmp_path):
     exs, _ = read_quietly(build_conll_reader(), path)
     assert exs[0]["text"] == "A B" and spans(exs[0]) == [("X", 0, 3, "A B")]
     path = write(tmp_path, "cols.txt", "张 NR B-PER\n三 NR I-PER\n")
-    assert spans(build_conll_reader()(path)[0]) == [("PER", 0, 2, "张三")]
+    assert spans(build_conll_reader()(path, "data.train_path")[0]) == [("PER", 0, 2, "张三")]
     path = write(tmp_path, "cols2.txt", "张 B-PER NR\n三 I-PER NR\n")
-    assert spans(build_conll_reader(column=1)(path)[0]) == [("PER", 0, 2, "张三")]
+    assert spans(build_conll_reader(column=1)(path, "data.train_path")[0]) == [("PER", 0, 2, "张三")]
     path = write(tmp_path, "doc.txt", "-DOCSTART- -X- O\n\n张 B-PER\n")
-    assert [e["text"] for e in build_conll_reader()(path)] == ["张"]
+    assert [e["text"] for e in build_conll_reader()(path, "data.train_path")] == ["张"]
 
 
 def test_gold_repairs_warn_once_with_count_and_first_place(tmp_path):
@@ -112,18 +112,18 @@ def test_whitespace_only_sentences_are_skipped_and_counted(tmp_path):
 def test_conll_bad_input(tmp_path, content, line, message):
     path = write(tmp_path, "bad.txt", content)
     with pytest.raises(DataError, match=re.escape(f"{path}:{line}: ") + ".*" + re.escape(message)) as err:
-        build_conll_reader(scheme="BIO")(path)
+        build_conll_reader(scheme="BIO")(path, "data.train_path")
     assert err.value.path == path and err.value.line == line
 
 
 def test_missing_file_names_path_and_config_key(tmp_path):
     missing = str(tmp_path / "nope.txt")
     with pytest.raises(DataError, match=re.escape(missing) + ".*data.train_path"):
-        build_conll_reader()(missing, key="data.train_path")
-    with pytest.raises(DataError, match="data.train_path / data.dev_path / data.test_path"):
-        build_cluener_reader()(missing)
+        build_conll_reader()(missing, key="data.train_path")  # as the core calls it
+    with pytest.raises(DataError, match=re.escape(missing) + ".*data.dev_path"):
+        build_cluener_reader()(missing, "data.dev_path")
     with pytest.raises(DataError, match="not a file"):
-        build_conll_reader()(str(tmp_path))
+        build_conll_reader()(str(tmp_path), "data.train_path")
 
 
 def test_bad_options():
@@ -161,7 +161,7 @@ def test_cluener_valid_and_unlabelled(tmp_path):
 def test_cluener_bad_input(tmp_path, line, message):
     path = write(tmp_path, "bad.json", '{"text": "好"}\n' + line + "\n")
     with pytest.raises(DataError, match=re.escape(f"{path}:2: ") + ".*" + re.escape(message)):
-        build_cluener_reader()(path)
+        build_cluener_reader()(path, "data.train_path")
 
 
 def test_cluener_whitespace_text_skipped(tmp_path):
@@ -215,7 +215,7 @@ def test_real_cluener_matches_readme_counts(name, lines, total, types):
     path = DATASETS / name
     if not path.is_file():
         pytest.skip(f"{path} not present")
-    exs = build_cluener_reader()(str(path))
+    exs = build_cluener_reader()(str(path), "data.train_path")
     assert len(exs) == lines
     counts = Counter(ent["type"] for e in exs for ent in e["entities"])
     assert sum(counts.values()) == total and dict(counts) == types

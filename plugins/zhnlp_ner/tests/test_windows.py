@@ -6,7 +6,7 @@ import random
 import pytest
 
 from zhnlp_ner.heads import build_crf
-from zhnlp_ner.windows import merge_predictions, ownership_cuts, split_example, window_bounds
+from zhnlp.windows import merge_predictions, ownership_cuts, split_example, window_bounds
 
 
 def make_example(rng: random.Random, n: int, max_len: int) -> dict:

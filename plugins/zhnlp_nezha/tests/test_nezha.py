@@ -15,16 +15,18 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from zhnlp import registry
+from zhnlp.builders import is_meta_key
 from zhnlp.errors import ConfigError, ZhnlpError
-from zhnlp.types import Encoder
-from zhnlp_nezha.encoder import build_nezha
+from zhnlp.types import Encoder, EncoderSpec, MaskedLM, missing
+from zhnlp.weights import read_weights
+from zhnlp_nezha.encoder import build_nezha, nezha
 from zhnlp_nezha.modeling_nezha import (
     NezhaConfig,
     NezhaForMaskedLM,
     relative_position_index,
     sinusoid_table,
 )
-from zhnlp_transformers.checkpoint import read_weights
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INPUTS = json.loads((FIXTURES / "inputs.json").read_text(encoding="utf-8"))
@@ -117,8 +119,10 @@ def test_relative_positions_brute_force():
 
 def test_encoder_contract(tmp_path):
     encoder = build_nezha(pretrained=str(checkpoint_copy(tmp_path)))
-    assert isinstance(encoder, Encoder)
-    assert encoder.hidden_size == 32 and encoder.max_length == 64
+    assert isinstance(encoder, Encoder) and missing(encoder, "encoder") == []
+    assert encoder.hidden_size == 32 and encoder.max_length == 64 and encoder.num_special_tokens == 2
+    (table,) = encoder.input_embeddings()
+    assert table is encoder.model.embeddings.word_embeddings.weight
     batch = fixture_batch()
     no_types = run(encoder, {**batch, "token_type_ids": torch.zeros_like(batch["token_type_ids"])})
     assert torch.equal(run(encoder, {**batch, "token_type_ids": None}), no_types)
@@ -283,23 +287,25 @@ def test_config_that_does_not_fit_the_weights(tmp_path):
 # ------------------------------------------------------------------ config file and tiny recipe
 
 
-def test_yaml_config_instantiates(tmp_path):
+def test_yaml_config_builds_through_the_registry(tmp_path):
     from omegaconf import OmegaConf
-
-    from zhnlp.builders import build, is_meta_key
 
     yaml = Path(__file__).parents[1] / "conf" / "encoder" / "nezha.yaml"
     config = OmegaConf.load(yaml)
-    assert config._target_ == "zhnlp_nezha.encoder.build_nezha"
+    assert config.name == "nezha" and "_target_" not in config
     assert config.pretrained == "sijunhe/nezha-cn-base"
-    assert {k for k in config if not is_meta_key(k)} == set(inspect.signature(build_nezha).parameters)
+    keys = {k for k in config if k != "name" and not is_meta_key(k)}
+    assert keys == set(inspect.signature(build_nezha).parameters)
     config.pretrained = str(checkpoint_copy(tmp_path))
-    encoder = build(OmegaConf.to_container(config))
+    encoder = registry.build_encoder(OmegaConf.to_container(config))
     assert (run(encoder) - EXPECTED["bare"]).abs().max().item() <= TOLERANCE
 
 
-def test_example_kwargs_build_a_tiny_encoder(tmp_path):
-    kwargs = build_nezha.example_kwargs(tmp_path)
+def test_spec_and_example_kwargs_build_a_tiny_encoder(tmp_path):
+    spec = registry.get("encoders", "nezha")
+    assert isinstance(spec, EncoderSpec) and spec is nezha and spec.build is build_nezha and spec.description
+    assert not hasattr(build_nezha, "example_kwargs")
+    kwargs = spec.example_kwargs(tmp_path)
     directory = Path(kwargs["pretrained"])
     files = {p.name for p in directory.iterdir()}
     assert {"config.json", "vocab.txt", "model.safetensors"} <= files
@@ -310,3 +316,57 @@ def test_example_kwargs_build_a_tiny_encoder(tmp_path):
     out = run(encoder, {"input_ids": ids, "attention_mask": torch.ones_like(ids)})
     assert out.shape == (1, ids.shape[1], encoder.hidden_size)
     assert encoder.tokenizer.unk_token_id not in encoding["input_ids"]
+
+
+def test_no_import_of_the_transformers_plugin():
+    import ast
+
+    for path in Path(__file__).parents[1].rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in names if m.startswith("zhnlp_transformers")], path
+
+
+# ------------------------------------------------------------------ masked LM
+
+
+def test_masked_lm_loads_the_checkpoint_head(tmp_path):
+    encoder = build_nezha(pretrained=str(checkpoint_copy(tmp_path, "mlm")))
+    mlm = encoder.masked_lm().eval()
+    assert isinstance(mlm, MaskedLM) and mlm.head_keys_loaded > 0
+    batch = fixture_batch()
+    with torch.inference_mode():
+        logits = mlm(batch["input_ids"], batch["attention_mask"])  # (B, T, V)
+    config = NezhaConfig.from_json_file(FIXTURES / "mlm" / "config.json")
+    reference = NezhaForMaskedLM(config).eval()
+    reference.load_state_dict(read_weights(FIXTURES / "mlm"), strict=True)  # the whole checkpoint, cls.* too
+    with torch.inference_mode():
+        want = reference(batch["input_ids"], batch["attention_mask"])  # (B, T, V), segment 0
+    assert logits.shape == want.shape and (logits - want).abs().max().item() <= 1e-5
+
+
+def test_masked_lm_save_pretrained_round_trip(tmp_path):
+    encoder = build_nezha(pretrained=str(checkpoint_copy(tmp_path, "mlm")))
+    mlm = encoder.masked_lm().eval()
+    out = tmp_path / "out"
+    encoder.save_assets(str(out))
+    mlm.save_pretrained(out)
+    saved = load_file(str(out / "model.safetensors"))
+    assert "cls.predictions.decoder.weight" not in saved  # tied to the word embeddings: stored once
+    reloaded = build_nezha(pretrained=str(out))  # strict load of the encoder part
+    assert torch.equal(run(reloaded), run(encoder))
+    again = reloaded.masked_lm().eval()
+    assert again.head_keys_loaded == mlm.head_keys_loaded - 1  # the fixture also stores the tied decoder weight
+    batch = fixture_batch()
+    with torch.inference_mode():
+        assert torch.equal(again(batch["input_ids"], batch["attention_mask"]),
+                           mlm(batch["input_ids"], batch["attention_mask"]))
+
+
+def test_masked_lm_of_a_bare_checkpoint_has_a_fresh_head(tmp_path):
+    encoder = build_nezha(pretrained=str(checkpoint_copy(tmp_path, "bare")))
+    mlm = encoder.masked_lm()
+    assert mlm.head_keys_loaded == 0
+    copied = mlm.model.nezha.state_dict()
+    assert all(torch.equal(copied[k], v) for k, v in encoder.model.state_dict().items())

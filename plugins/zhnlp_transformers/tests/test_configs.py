@@ -1,4 +1,4 @@
-"""Each encoder YAML names its builder, holds its complete kwargs and instantiates."""
+"""Each encoder YAML names its registered encoder, holds the builder's complete kwargs and builds."""
 from __future__ import annotations
 
 import inspect
@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from zhnlp import registry
-from zhnlp.builders import build, is_meta_key
+from zhnlp.builders import is_meta_key
 from zhnlp_transformers import encoders
 
 CONF = Path(__file__).parents[1] / "conf" / "encoder"
@@ -22,14 +22,14 @@ NAMES = {"bert_wwm": ("hfl/chinese-bert-wwm-ext", "bert"),
 def test_yaml_matches_builder(tmp_path, name):
     config = OmegaConf.load(CONF / f"{name}.yaml")
     builder = getattr(encoders, f"build_{name}")
-    assert config._target_ == f"zhnlp_transformers.encoders.build_{name}"
-    assert registry.get("encoders", name) is builder
+    assert config.name == name and "_target_" not in config
+    assert registry.get("encoders", name).build is builder
     params = inspect.signature(builder).parameters
-    kwargs = {k: v for k, v in config.items() if not is_meta_key(k)}
+    kwargs = {k: v for k, v in config.items() if k != "name" and not is_meta_key(k)}
     assert set(kwargs) == set(params)
     assert config.pretrained == NAMES[name][0]
     for key, value in kwargs.items():
         assert params[key].default == value, key
-    config.pretrained = str(Path(builder.example_kwargs(tmp_path)["pretrained"]))
-    encoder = build(OmegaConf.to_container(config))
-    assert encoder.hidden_size == 32
+    config.pretrained = str(Path(registry.get("encoders", name).example_kwargs(tmp_path)["pretrained"]))
+    encoder = registry.build_encoder(OmegaConf.to_container(config))
+    assert encoder.hidden_size == 32 and encoder.model_type == NAMES[name][1]

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AlbertModel, BertModel, BertTokenizer, BertTokenizerLegacy, ErnieModel
+from transformers import (AlbertForMaskedLM, AlbertModel, BertForMaskedLM, BertModel, BertTokenizer,
+                          BertTokenizerLegacy, ErnieForMaskedLM, ErnieModel)
 
-from zhnlp.types import Encoder, last_hidden
+from zhnlp import registry
+from zhnlp.types import Encoder, EncoderSpec, MaskedLM, missing
+from zhnlp.weights import read_weights, strip_prefix
 from zhnlp_transformers import encoders
-from zhnlp_transformers.checkpoint import read_weights, strip_prefix
-from zhnlp_transformers.tiny import write_checkpoint
+from zhnlp_transformers.tiny import base_kwargs, write_checkpoint
 
 SHARED_VOCAB = Path(__file__).parents[3].parent / "shared" / "vocab" / "bert-base-chinese-vocab.txt"
 VOCAB = SHARED_VOCAB if SHARED_VOCAB.is_file() else None  # None: the small built-in vocabulary
@@ -61,11 +63,14 @@ def test_hidden_states_match_transformers(tmp_path, name, with_head):
     batch = encode_batch(encoder.tokenizer, TEXTS)
     batch["token_type_ids"][1, 3:] = 1  # exercise segment embeddings too
     with torch.no_grad():
-        ours = last_hidden(encoder(**batch))  # (B, T, H)
+        ours = encoder(**batch)  # (B, T, H)
         ref = reference(**batch).last_hidden_state
     assert ours.shape == (len(TEXTS), batch["input_ids"].shape[1], 32)
-    assert encoder.hidden_size == 32 and encoder.max_length == 128
+    assert encoder.hidden_size == 32 and encoder.max_length == 128 and encoder.num_special_tokens == 2
     assert (ours - ref).abs().max().item() <= 1e-5
+    assert missing(encoder, "encoder") == []
+    single = encoder.tokenizer(TEXTS[0])["input_ids"]
+    assert encoder.tokenizer.convert_ids_to_tokens([single[0], single[-1]]) == ["[CLS]", "[SEP]"]
 
 
 def test_ernie_task_type_ids(tmp_path):
@@ -240,8 +245,66 @@ def test_gradient_checkpointing_same_gradients(tmp_path, name, freeze):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_example_kwargs_recipe(tmp_path, name):
-    builder = CASES[name][0]
-    encoder = builder(**builder.example_kwargs(tmp_path))
+def test_spec_and_example_kwargs_recipe(tmp_path, name):
+    spec = registry.get("encoders", name)
+    assert isinstance(spec, EncoderSpec) and spec is getattr(encoders, name) and spec.build is CASES[name][0]
+    assert spec.description and not hasattr(spec.build, "example_kwargs")
+    encoder = registry.build_encoder({"name": name, **spec.example_kwargs(tmp_path)})
     batch = encode_batch(encoder.tokenizer, TEXTS[:2])
-    assert encoder(**batch).shape[-1] == encoder.hidden_size
+    assert encoder(**batch).shape == (*batch["input_ids"].shape, encoder.hidden_size)
+
+
+@pytest.mark.parametrize("name", ["bert_wwm", "albert_zh"])
+def test_base_kwargs_recipe_is_base_size_without_weights(tmp_path, name):
+    kwargs = base_kwargs(name, tmp_path)
+    assert kwargs["weights"] is False and not (Path(kwargs["pretrained"]) / "model.safetensors").exists()
+    encoder = registry.build_encoder({"name": name, **kwargs})
+    assert encoder.hidden_size == 768 and len(encoder.tokenizer) == 21128 and encoder.max_length == 512
+    with pytest.raises(ValueError, match="no recipe for encoder 'nezha'"):
+        base_kwargs("nezha", tmp_path)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_input_embeddings_are_the_word_embeddings(tmp_path, name):
+    builder, model_type, _ = CASES[name]
+    encoder = builder(pretrained=str(ckpt(tmp_path, model_type)))
+    (table,) = encoder.input_embeddings()
+    assert table is encoder.model.embeddings.word_embeddings.weight
+    assert table.shape[0] == encoder.model.config.vocab_size
+
+
+MLM_REFERENCE = {"bert": BertForMaskedLM, "ernie": ErnieForMaskedLM, "albert": AlbertForMaskedLM}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_masked_lm_loads_the_checkpoint_head_and_round_trips(tmp_path, name):
+    builder, model_type, _ = CASES[name]
+    directory = ckpt(tmp_path, model_type, with_head=True)
+    encoder = builder(pretrained=str(directory)).eval()
+    mlm = encoder.masked_lm().eval()
+    assert isinstance(mlm, MaskedLM) and mlm.head_keys_loaded > 0
+    reference = MLM_REFERENCE[model_type].from_pretrained(str(directory)).eval()
+    batch = encode_batch(encoder.tokenizer, TEXTS[:3])
+    with torch.no_grad():
+        logits = mlm(batch["input_ids"], batch["attention_mask"])  # (B, T, V)
+        want = reference(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert logits.shape == (3, batch["input_ids"].shape[1], reference.config.vocab_size)
+    assert (logits - want).abs().max().item() <= 1e-5  # encoder weights copied, hub head loaded
+    out = tmp_path / "out"
+    encoder.save_assets(str(out))
+    mlm.save_pretrained(out)
+    reloaded = builder(pretrained=str(out)).eval()  # loads strictly
+    with torch.no_grad():
+        assert torch.equal(reloaded(**batch), encoder(**batch))
+        assert (reloaded.masked_lm().eval()(batch["input_ids"], batch["attention_mask"]) - logits).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("name", ["bert_wwm", "albert_zh"])
+def test_masked_lm_of_a_bare_or_random_encoder_has_a_fresh_head(tmp_path, name):
+    builder, model_type, _ = CASES[name]
+    bare = builder(pretrained=str(ckpt(tmp_path, model_type, with_head=False)))
+    mlm = bare.masked_lm()
+    assert mlm.head_keys_loaded == 0
+    base = mlm.model.base_model.state_dict()
+    assert all(torch.equal(base[k], v) for k, v in bare.model.state_dict().items())
+    assert builder(pretrained=str(ckpt(tmp_path / "r", model_type)), weights=False).masked_lm().head_keys_loaded == 0

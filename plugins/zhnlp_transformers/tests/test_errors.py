@@ -10,7 +10,7 @@ import torch
 
 from zhnlp.errors import ConfigError, ZhnlpError
 from zhnlp_transformers import encoders
-from zhnlp_transformers.checkpoint import read_weights
+from zhnlp.weights import read_weights
 from zhnlp_transformers.tiny import write_checkpoint
 
 

@@ -1,4 +1,4 @@
-"""read_weights / strip_prefix on old and new checkpoint layouts."""
+"""zhnlp.weights: reading hub-layout checkpoint directories safely (safetensors, weights-only .bin, legacy names)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import save_file
 
 from zhnlp.errors import ConfigError
-from zhnlp_transformers.checkpoint import read_weights, strip_prefix
+from zhnlp.weights import read_weights, strip_prefix
 
 
 def test_reads_bin_and_renames_gamma_beta(tmp_path):

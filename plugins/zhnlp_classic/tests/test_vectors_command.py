@@ -10,8 +10,9 @@ import torch
 
 from zhnlp.cli import main as cli_main
 from zhnlp.errors import ConfigError, DataError
+from zhnlp.text import same_length as normalize
+from zhnlp.textio import read_corpus_lines
 from zhnlp_classic import vectors
-from zhnlp_classic.text import normalize
 from zhnlp_classic.tokenizers import CharTokenizer
 
 
@@ -67,9 +68,9 @@ def test_vectors_command_trains_vectors_that_the_char_encoder_loads(tmp_path):
     assert "龘" in chars and len(chars["龘"]) == 8 and not (out / "word50.vec").exists()
     assert "龘龘" in read_vec(out / "bigram6.vec")
 
-    from zhnlp_classic.encoders import build_char
+    from zhnlp_classic.encoders import build_char, char
 
-    encoder = build_char(**{**build_char.example_kwargs(None), "char_dim": 8, "bigram": False,
+    encoder = build_char(**{**char.example_kwargs(None), "char_dim": 8, "bigram": False,
                             "pretrained_embeddings": str(out / "char8.vec"), "pretrained_extend": 1000})
     encoder.fit(["山下人家"])
     stoi = encoder.tokenizer.vocabs["input_ids"].stoi
@@ -84,9 +85,9 @@ def test_vectors_command_errors(tmp_path, monkeypatch):
     bad = tmp_path / "gbk.txt"
     bad.write_bytes("第一行\n".encode("utf-8") + "第二行".encode("gbk") + b"\n")
     with pytest.raises(DataError, match=r"gbk\.txt:2: not valid UTF-8"):
-        vectors.read_raw_lines(bad, "--text")
+        read_corpus_lines(bad, "--text")
     with pytest.raises(ConfigError, match="--text .*missing.txt: file not found"):
-        vectors.read_raw_lines(tmp_path / "missing.txt", "--text")
+        read_corpus_lines(tmp_path / "missing.txt", "--text")
     monkeypatch.setitem(sys.modules, "gensim.models", None)  # as if gensim were not installed
     with pytest.raises(ConfigError, match=r"pip install \"zhnlp\[vectors\]\""):
         vectors.main(["--out", str(tmp_path / "v"), "--text", str(bad)])
