@@ -7,7 +7,7 @@ Public API:
     load(path)                                a trained model with .predict(texts)
     keywords(texts, method, top_k)            keyword extraction with a registered method
     EncoderSpec, HeadSpec, DatasetSpec        what a plugin's entry points name (zhnlp.types)
-    ModelOutput                               what a head's forward returns
+    ModelOutput, GraphPart                    what a head's forward / export_part returns
 Building blocks for plugins: zhnlp.textio (data files), zhnlp.layers (BiLSTM, freezing),
 zhnlp.alignment (char <-> token spans), zhnlp.windows (long texts), zhnlp.text (normalising
 with offsets), zhnlp.weights (checkpoint files); contract tests: ``pytest --pyargs zhnlp.testing``.
@@ -18,12 +18,12 @@ from typing import Any
 
 from zhnlp.errors import ConfigError, DataError, PluginError, ZhnlpError
 from zhnlp.registry import available
-from zhnlp.types import DatasetSpec, EncoderSpec, HeadSpec, ModelOutput
+from zhnlp.types import DatasetSpec, EncoderSpec, GraphPart, HeadSpec, ModelOutput
 
 __version__ = "0.1.0"
 __all__ = [
     "available", "build_encoder", "build_head", "load", "keywords",
-    "EncoderSpec", "HeadSpec", "DatasetSpec", "ModelOutput",
+    "EncoderSpec", "HeadSpec", "DatasetSpec", "ModelOutput", "GraphPart",
     "ZhnlpError", "DataError", "ConfigError", "PluginError",
 ]
 

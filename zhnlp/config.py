@@ -12,10 +12,23 @@ def sample_path(relative: str) -> str:
     return str(Path(str(files("zhnlp_samples"))) / relative)
 
 
+def package_path(package: str, relative: str) -> str:
+    """Absolute path of a file shipped inside an installed package (e.g. a plugin's sample data)."""
+    from zhnlp.errors import ConfigError
+
+    try:
+        return str(Path(str(files(package))) / relative)
+    except ModuleNotFoundError:
+        raise ConfigError(f"${{package:{package},{relative}}}: no installed package {package!r}.") from None
+
+
 def register_resolvers() -> None:
-    """Register ``${sample:...}`` (bundled sample data) once per process."""
+    """Register ``${sample:REL}`` (zhnlp's bundled samples) and ``${package:PKG,REL}`` (a file shipped
+    in any installed package, e.g. a plugin's samples) once per process."""
     if not OmegaConf.has_resolver("sample"):
         OmegaConf.register_new_resolver("sample", sample_path)
+    if not OmegaConf.has_resolver("package"):
+        OmegaConf.register_new_resolver("package", package_path)
 
 
 def to_plain(cfg) -> dict:

@@ -104,7 +104,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     from zhnlp_keywords.readers import build_csl_reader
 
     reader = build_csl_reader(split=args.split, dev_fraction=args.dev_fraction, seed=args.seed)
-    examples = reader(args.data)
+    examples = reader(args.data, key="--data")
     if not examples:
         raise ZhnlpError(f"{args.data}: no documents in split '{args.split}'.")
     train_texts = None
@@ -116,7 +116,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
         if kwargs.get("idf_corpus") == "train":  # the training part of the same file
             if train_texts is None:
                 train_texts = [ex["text"] for ex in build_csl_reader(split="train", dev_fraction=args.dev_fraction,
-                                                                     seed=args.seed)(args.data)]
+                                                                     seed=args.seed)(args.data, key="--data")]
             kwargs["idf_corpus"] = train_texts
         specs.append((spec, name, kwargs))
     print(f"Evaluating {len(specs)} method(s) on {len(examples)} documents of {args.data} (split {args.split})",
@@ -132,7 +132,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
 def run_idf(args: argparse.Namespace) -> None:
     from zhnlp_keywords.idf import compute_idf, read_corpus, write_idf
 
-    path = write_idf(compute_idf(read_corpus(args.corpus), args.user_dict), args.output)
+    path = write_idf(compute_idf(read_corpus(args.corpus, key="--corpus"), args.user_dict), args.output)
     print(f"Wrote IDF of {sum(1 for _ in path.open(encoding='utf-8'))} words to {path}", file=sys.stderr)
 
 

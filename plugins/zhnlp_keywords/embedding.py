@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-from zhnlp.types import last_hidden
-
 SKIP_KEYS = ("offset_mapping", "special_tokens_mask", "length", "overflow_to_sample_mapping")
 
 
@@ -48,9 +46,14 @@ def _device(encoder) -> torch.device:
 
 
 def encoder_max_chars(encoder, max_length: int | None = None) -> int:
-    """Chars per chunk: the encoder's token limit minus room for two special tokens."""
-    limit = max_length or getattr(encoder, "max_length", None) or 512
-    return max(1, int(limit) - 2)
+    """Chars per chunk: the encoder's token limit minus the special tokens it adds around a text
+    (``num_special_tokens``: 2 for [CLS] ... [SEP], 0 for the char encoders)."""
+    return max(1, token_limit(encoder, max_length) - int(getattr(encoder, "num_special_tokens", 2)))
+
+
+def token_limit(encoder, max_length: int | None = None) -> int:
+    """Tokens per chunk: ``max_length``, else the encoder's ``max_length`` (512 without one)."""
+    return int(max_length or getattr(encoder, "max_length", None) or 512)
 
 
 @torch.inference_mode()
@@ -69,7 +72,7 @@ def encode_texts(encoder, texts: list[str], batch_size: int = 32, max_length: in
     encoder.eval()
     device = _device(encoder)
     max_chars = encoder_max_chars(encoder, max_length)
-    limit = max_chars + 2
+    limit = token_limit(encoder, max_length)
     chunks: list[tuple[int, int, str]] = []  # (text index, chunk start, chunk text)
     for i, text in enumerate(texts):
         if text.strip():
@@ -84,7 +87,7 @@ def encode_texts(encoder, texts: list[str], batch_size: int = 32, max_length: in
         width = max(len(ids) for ids in enc["input_ids"])
         inputs = {k: torch.tensor([list(v) + [0] * (width - len(v)) for v in enc[k]], dtype=torch.long, device=device)
                   for k in keys}
-        hidden = last_hidden(encoder(**inputs)).float()  # (B, T, H)
+        hidden = encoder(**inputs).float()  # (B, T, H)
         for row, (index, offset, _) in enumerate(part):
             spans = [(int(s), int(e)) for s, e in enc["offset_mapping"][row]]
             mask = enc["attention_mask"][row]

@@ -1,8 +1,9 @@
-"""Public builder of the ``keyword_tagger`` head (entry point in ``zhnlp.heads``)."""
+"""The ``keyword_tagger`` head: its public builder and its registration (entry point in ``zhnlp.heads``)."""
 from __future__ import annotations
 
 from typing import Sequence
 
+from zhnlp.types import HeadSpec
 from zhnlp_keywords.tagger_head import KeywordTaggerHead, collect_keyword_labels
 
 
@@ -19,14 +20,14 @@ def build_keyword_tagger(
     aggregate: str = "noisy_or",
     word_features: bool = True,
 ) -> KeywordTaggerHead:
-    """Keyword extraction as BIO tagging of keyword occurrences (zhnlp_ner's CRF head inside).
+    """Keyword extraction as BIO tagging of keyword occurrences with a CRF, ranked by span marginals.
 
     Args:
         hidden_size: encoder output size.
         labels: ``["KW"]`` (what ``collect_labels`` returns); anything else is a ConfigError.
         lstm_layers: BiLSTM layers between encoder and emissions (0: none, usual with BERT).
         lstm_hidden: hidden size per LSTM direction.
-        dropout: dropout on the encoder output.
+        dropout: dropout on the encoder output (before the BiLSTM) and before the emissions.
         reduction: CRF log-likelihood reduction: ``mean``, ``sum`` or ``token_mean``.
         window_overlap: char overlap of windows for texts longer than the encoder accepts.
         max_span_tokens: longest keyword considered at prediction time, in tokens.
@@ -46,6 +47,8 @@ def build_keyword_tagger(
                              word_features=word_features)
 
 
-build_keyword_tagger.collect_labels = collect_keyword_labels
-# The bundled data this head trains on in the shared contract tests (a data= config name).
-build_keyword_tagger.example_data = "sample_keywords"
+keyword_tagger = HeadSpec(
+    build=build_keyword_tagger, task="keywords", label_kind="keywords", collect_labels=collect_keyword_labels,
+    example_data="sample_keywords",
+    description="supervised keyword extraction: BIO-CRF over keyword occurrences, ranked by CRF span marginals",
+)

@@ -7,13 +7,13 @@ jieba's usual fallback, the median IDF of the file.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
 from zhnlp.errors import ConfigError, DataError
+from zhnlp.textio import parse_json_line, read_lines
 from zhnlp_keywords.segmenter import tokenizers
 
 
@@ -54,14 +54,14 @@ def read_idf(path: str | Path) -> dict[str, float]:
     """Read a jieba-format IDF file.
 
     Raises:
-        DataError: missing file or a malformed line.
+        DataError: missing file, invalid UTF-8 or a malformed line.
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(str(p), None, "IDF file not found. Pass idf_path=FILE in jieba's format ('word idf' "
                                       "per line) or idf_corpus=... to compute one.")
     out = {}
-    for number, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
+    for number, line in read_lines(p):
         if not line.strip():
             continue
         word, _, value = line.strip().rpartition(" ")
@@ -76,33 +76,30 @@ def read_idf(path: str | Path) -> dict[str, float]:
     return out
 
 
-def read_documents(path: str | Path, tsv: bool = False) -> list[dict]:
+def read_documents(path: str | Path, tsv: bool = False, key: str = "--input") -> list[dict]:
     """Documents of a file, one per line: JSON objects with ``text`` (other fields kept), or plain
     text (with ``tsv=True``, a keyword TSV line gives its text column). Blank lines are skipped;
     each document records its ``_line``.
 
+    Args:
+        path: the file.
+        tsv: read tab-separated lines as keyword TSV rows.
+        key: the option that names the file (``--input``, ``--corpus``, ``idf_corpus``), for the
+            missing-file message.
+
     Raises:
         DataError: missing file, invalid UTF-8 or JSON, a JSON line without a string ``text``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(str(p), None, "file not found.")
-    try:
-        content = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(str(p), None, f"not valid UTF-8 ({exc.reason}); convert the file to UTF-8.") from None
+    if not Path(path).exists():
+        raise DataError(str(path), None, f"file not found. Fix {key} to point at an existing file.")
     docs = []
-    for number, line in enumerate(content.split("\n"), 1):
-        line = line[:-1] if line.endswith("\r") else line
+    for number, line in read_lines(path, key):
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(str(p), number, f"invalid JSON ({exc.msg}).") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise DataError(str(p), number, "JSON line without a string 'text' field.")
+            obj = parse_json_line(line, path, number)
+            if not isinstance(obj.get("text"), str):
+                raise DataError(str(path), number, "JSON line without a string 'text' field.")
             docs.append({**obj, "_line": number})
         elif tsv and "\t" in line:
             cols = line.split("\t")
@@ -112,7 +109,7 @@ def read_documents(path: str | Path, tsv: bool = False) -> list[dict]:
     return docs
 
 
-def read_corpus(path: str | Path) -> list[str]:
+def read_corpus(path: str | Path, key: str = "idf_corpus") -> list[str]:
     """Texts of a corpus file: JSON lines with ``text``, keyword TSV (the text column), or one
     plain document per line (see :func:`read_documents`)."""
-    return [doc["text"] for doc in read_documents(path, tsv=True)]
+    return [doc["text"] for doc in read_documents(path, tsv=True, key=key)]

@@ -36,10 +36,12 @@ def resolve_encoder(encoder=None, encoder_kwargs: dict | None = None, run: str |
     if run is not None:
         import zhnlp
 
-        predictor = zhnlp.load(str(run), device=device)
-        if not hasattr(predictor, "encoder"):
-            raise ConfigError(f"run={run}: this run has no single encoder to embed with.")
-        return predictor.encoder
+        model = zhnlp.load(str(run), device=device)  # a zhnlp.model.TaskModel (member 0's encoder)
+        encoder = getattr(model, "encoder", None)
+        if not isinstance(encoder, torch.nn.Module):
+            raise ConfigError(f"run={run}: this run has no encoder module to embed with (an ONNX export or an "
+                              f"ensemble folder?); pass a training run folder.")
+        return encoder
     if encoder is None:
         raise ConfigError(
             "keybert needs an encoder: encoder='bert_wwm' (or roberta_wwm, ernie, nezha, ...) with "

@@ -103,8 +103,8 @@ class TaggerExtractor:
         import zhnlp
         from zhnlp_keywords.tagger_head import KeywordTaggerHead
 
-        self.predictor = zhnlp.load(str(run), device=device)
-        if not isinstance(getattr(self.predictor, "head", None), KeywordTaggerHead):
+        self.model = zhnlp.load(str(run), device=device)  # a zhnlp.model.TaskModel
+        if not isinstance(getattr(self.model, "head", None), KeywordTaggerHead):
             raise ConfigError(f"run={run} was not trained with head=keyword_tagger "
                               f"(train one with `zhnlp train experiment=csl_keywords`).")
         self.batch_size = int(batch_size)
@@ -115,7 +115,7 @@ class TaggerExtractor:
         keep = [i for i, t in enumerate(texts) if t.strip()]
         out: list[list[tuple[str, float]]] = [[] for _ in texts]
         if keep:
-            preds = self.predictor.predict([texts[i] for i in keep], batch_size=self.batch_size)
+            preds = self.model.predict([texts[i] for i in keep], batch_size=self.batch_size)
             for i, pred in zip(keep, preds):
                 out[i] = [(str(k), float(s)) for k, s in pred[:top_k]]
         return out
@@ -125,7 +125,7 @@ def build_tagger(run: str | None = None, device: str = "cpu", batch_size: int = 
     """Supervised keywords from a trained ``keyword_tagger`` run (``zhnlp train experiment=csl_keywords``).
 
     Args:
-        run: the run folder (or a ``.ckpt`` file).
+        run: the run folder, its ``model/`` folder or a ``.ckpt`` file (loaded with ``zhnlp.load``).
         device: torch device.
         batch_size: texts per forward pass.
 

@@ -1,7 +1,7 @@
 """Where gold keywords occur in a text: every occurrence, matched after normalisation, as spans
 of the ORIGINAL string; and a non-overlapping selection of them for a tagging head.
 
-Matching is exact on the normalised form (NFKC + lower case, see :mod:`zhnlp_keywords.text`),
+Matching is exact on the normalised form (NFKC + lower case, ``zhnlp.text.nfkc_lower``),
 so ``ＧＰＵ加速`` in a text matches the keyword ``gpu加速`` and the reported span covers the
 full-width characters. A keyword that starts or ends with a Latin letter or digit does not
 match inside a longer Latin/digit run (``RNA`` is not found in ``mRNA``).
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from zhnlp_keywords.text import is_ascii_word_char, normalize_keyword, normalize_with_map
+from zhnlp.text import fold_with_offsets, nfkc_lower
+from zhnlp_keywords.text import is_ascii_word_char, normalize_keyword
 
 KEYWORD_TYPE = "KW"
 
@@ -28,7 +29,7 @@ def find_occurrences(text: str, keywords: Iterable[str], label: str = KEYWORD_TY
         ``text == original[start:end]``, ``keyword`` = the normalised keyword), sorted by
         (start, end), without duplicates.
     """
-    norm, index = normalize_with_map(text)
+    norm, index = fold_with_offsets(text, nfkc_lower)  # index[j]: original char of folded char j
     found: dict[tuple[int, int], dict] = {}
     for key in dict.fromkeys(normalize_keyword(k) for k in keywords):
         if not key:

@@ -2,13 +2,14 @@
 
 Several occurrences of the same keyword (same normalised form) are combined into one score:
 ``noisy_or`` = 1 - prod(1 - p) (the probability that at least one occurrence is a keyword
-span, were they independent: repeated keywords rank higher), ``max`` or ``sum``.
+span, were they independent: repeated keywords rank higher), ``max`` or ``sum``. The rankings of
+several ensemble members combine by their weighted mean score (:func:`combine_rankings`).
 """
 from __future__ import annotations
 
 import math
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from zhnlp.errors import ConfigError
 from zhnlp_keywords.text import normalize_keyword
@@ -88,3 +89,33 @@ def _drop_nested(ranked: list[str], spans: dict[str, set[tuple[int, int]]]) -> l
             kept.append(key)
             covering.extend(spans[key])
     return kept
+
+
+def combine_rankings(rankings: Sequence[Sequence], weights: Sequence[float]) -> list[tuple[str, float]]:
+    """Several rankings of one text (ensemble members') -> one: the weighted mean score of every
+    keyword (same normalised form), 0 from a ranking without it.
+
+    Args:
+        rankings: per member, ``[(keyword, score), ...]`` (tuples or JSON lists).
+        weights: one weight per member.
+
+    Returns:
+        ``[(keyword, score), ...]`` best first; the surface form is the first member's that has the
+        keyword; ties keep the order of first appearance (member, then rank).
+    """
+    total = float(sum(weights)) or 1.0
+    score: dict[str, float] = {}
+    surface: dict[str, str] = {}
+    for ranking, weight in zip(rankings, weights):
+        seen: set[str] = set()
+        for item in ranking:
+            keyword, value = str(item[0]), float(item[1])
+            key = normalize_keyword(keyword)
+            if key in seen:
+                continue
+            seen.add(key)
+            surface.setdefault(key, keyword)
+            score[key] = score.get(key, 0.0) + weight * value / total
+    order = {key: i for i, key in enumerate(surface)}
+    ranked = sorted(score, key=lambda k: (-score[k], order[k]))
+    return [(surface[k], round(score[k], 6)) for k in ranked]

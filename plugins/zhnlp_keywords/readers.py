@@ -1,4 +1,5 @@
-"""Public builder of the keyword dataset reader (entry points ``csl_kg`` and ``sample_keywords``).
+"""The keyword dataset reader: :func:`build_csl_reader` and its spec ``csl`` (entry points ``csl_kg``
+and ``sample_keywords``).
 
 File format (CSL ``kg`` task): UTF-8 TSV, no header, one document per line,
 ``prompt<TAB>text<TAB>kw1_kw2_kw3`` (the prompt column is ignored; two-column lines
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from zhnlp.errors import ConfigError, DataError
+from zhnlp.textio import read_lines
+from zhnlp.types import DatasetSpec
 from zhnlp_keywords.occurrences import keyword_entities
 
 SPLITS = ("auto", "train", "dev", "all")
@@ -27,27 +30,20 @@ SPLITS = ("auto", "train", "dev", "all")
 _KEY_SPLIT = {"data.train_path": "train", "data.dev_path": "dev", "data.test_path": "dev"}
 
 
-def read_rows(path: str, separator: str = "_") -> list[dict]:
+def read_rows(path: str, separator: str = "_", key: str | None = None) -> list[dict]:
     """Parse a keyword TSV into examples (all rows, file order).
+
+    Args:
+        path: the TSV file.
+        separator: what joins the keywords in the last column.
+        key: the config key or option naming the file (``data.train_path``, ``--data``), for the
+            missing-file message.
 
     Raises:
         DataError: missing file, bad UTF-8, wrong column count, empty text.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(path, None, "file not found. Fix data.train_path / data.dev_path / data.test_path "
-                                    "(or data_root), or the --data argument.")
-    raw = p.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise DataError(path, line, f"not valid UTF-8 ({err.reason}); convert the file to UTF-8.") from None
     examples = []
-    for number, line in enumerate(content.split("\n"), start=1):
-        line = line[:-1] if line.endswith("\r") else line
+    for number, line in read_lines(path, key):
         if not line.strip():
             continue
         cols = line.split("\t")
@@ -115,8 +111,8 @@ def build_csl_reader(split: str = "auto", dev_fraction: float = 0.2, seed: int =
         separator: what joins the keywords in the last column.
 
     Returns:
-        ``reader(path, key=None, split=None) -> list[example]``; ``split`` overrides the
-        configured one, ``key`` (``data.train_path`` ...) names the split being read.
+        ``reader(path, key, split=None) -> list[example]``; ``key`` (``data.train_path`` ...,
+        ``--data``) names the split being read, ``split`` overrides the configured one.
     """
     if split not in SPLITS:
         raise ConfigError(f"reader split={split!r}: use one of {', '.join(SPLITS)}.")
@@ -127,15 +123,19 @@ def build_csl_reader(split: str = "auto", dev_fraction: float = 0.2, seed: int =
 
     configured = split
 
-    def read(path: str, key: str | None = None, split: str | None = None) -> list[dict]:
+    def read(path: str, key: str, split: str | None = None) -> list[dict]:
         chosen = split or configured
         if chosen not in SPLITS:
             raise ConfigError(f"split={chosen!r}: use one of {', '.join(SPLITS)}.")
         if chosen == "auto":
             if _same_file(path, train_path) and _same_file(path, dev_path):
-                chosen = _KEY_SPLIT.get(key or "data.dev_path", "dev")
+                chosen = _KEY_SPLIT.get(key, "dev")
             else:
                 chosen = "all"
-        return carve(read_rows(str(path), separator), chosen, float(dev_fraction), int(seed))
+        return carve(read_rows(str(path), separator, key), chosen, float(dev_fraction), int(seed))
 
     return read
+
+
+csl = DatasetSpec(build=build_csl_reader, label_kind="keywords",
+                  description="keyword TSV (CSL kg layout: prompt, text, kw_kw_kw); carves train/dev from one file")

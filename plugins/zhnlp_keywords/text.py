@@ -1,27 +1,20 @@
-"""Keyword normalisation (NFKC + lower case) with a map back to ORIGINAL character offsets,
-and the stopword list shared by the extraction methods.
+"""Keyword normalisation (NFKC + lower case, :func:`zhnlp.text.nfkc_lower`) and the stopword list
+shared by the extraction methods.
 
-Matching keywords against text happens on the normalised form; every reported span is an
-offset pair into the original string.
+Matching keywords against text happens on the folded form (``zhnlp.text.fold_with_offsets``
+keeps the map back to ORIGINAL character offsets); every reported span is an offset pair into the
+original string.
 """
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Iterable
 
 from zhnlp.errors import ConfigError
-
-
-@lru_cache(maxsize=1 << 16)
-def normalize_char(ch: str) -> str:
-    """NFKC (full-width -> half-width, compatibility forms) then lower case; may change length
-    (``㎏`` -> ``kg``). Whitespace of any kind becomes one ASCII space."""
-    if ch.isspace():
-        return " "
-    return unicodedata.normalize("NFKC", ch).lower()
+from zhnlp.text import nfkc_lower
+from zhnlp.textio import decode, split_lines
 
 
 def normalize_keyword(text: str) -> str:
@@ -33,22 +26,7 @@ def normalize_keyword(text: str) -> str:
     Returns:
         the key used for exact-match evaluation and de-duplication.
     """
-    return " ".join("".join(normalize_char(c) for c in text).split())
-
-
-def normalize_with_map(text: str) -> tuple[str, list[int]]:
-    """Normalise ``text`` char by char; ``index[j]`` is the original char that normalised char
-    ``j`` came from (so a match ``[j, k)`` covers original chars ``index[j] .. index[k - 1]``).
-
-    Whitespace is NOT squeezed here (offsets stay one-to-one per whitespace char).
-    """
-    out: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        norm = normalize_char(ch)
-        out.append(norm)
-        index.extend([i] * len(norm))
-    return "".join(out), index
+    return " ".join("".join(nfkc_lower(c) for c in text).split())
 
 
 def is_ascii_word_char(ch: str) -> bool:
@@ -66,7 +44,7 @@ def _read_stopwords(path: str) -> frozenset[str]:
     if not p.is_file():
         raise ConfigError(f"stopwords file {path} not found. Pass a UTF-8 file with one word per line, "
                           f"a list of words, or 'default'.")
-    return frozenset(normalize_keyword(w) for w in p.read_text(encoding="utf-8-sig").splitlines() if w.strip())
+    return frozenset(normalize_keyword(w) for w in split_lines(decode(p.read_bytes(), p)) if w.strip())
 
 
 def load_stopwords(stopwords: str | Iterable[str] | None = "default") -> frozenset[str]:

@@ -44,6 +44,8 @@ class ToyEncoder(nn.Module):
     mean-pooled text vector is its char histogram (cosine = char overlap). Specials map to a
     large vector so that including them by mistake changes every embedding."""
 
+    num_special_tokens = 2  # [CLS] ... [SEP]
+
     def __init__(self, hidden_size: int = 256, max_length: int = 512):
         super().__init__()
         self.hidden_size, self.max_length = hidden_size, max_length

@@ -1,0 +1,2 @@
+"""The config groups of zhnlp-plugin-example (``encoder/``, ``head/``, ``data/``, ``experiment/``),
+found by Hydra through the ``zhnlp.conf`` entry point."""
