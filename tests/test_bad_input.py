@@ -51,8 +51,9 @@ def test_unknown_config_option(tmp_path):
 def test_dev_label_never_seen_in_train(tmp_path):
     good = write(tmp_path, "train.txt", GOOD)
     dev = write(tmp_path, "dev.txt", "微 B-ORG\n软 I-ORG\n")
-    proc, _ = train(tmp_path, *data_overrides(good, dev))
+    proc, run_dir = train(tmp_path, *data_overrides(good, dev))
     assert_short_error(proc, "dev.txt:1", "ORG")
+    assert not run_dir.exists()  # stopped before training: no folder holding only .hydra/
 
 
 def test_empty_dataset(tmp_path):

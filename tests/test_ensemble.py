@@ -15,7 +15,7 @@ from zhnlp import registry
 from zhnlp.config import compose_train_config, sample_path
 from zhnlp.data.collate import collate
 from zhnlp.ensemble import Ensemble, load_ensemble
-from zhnlp.model import majority
+from zhnlp.voting import majority
 from zhnlp.predict import load_model
 
 

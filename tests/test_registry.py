@@ -122,11 +122,10 @@ def test_an_unknown_option_is_named_with_the_closest_one():
 
 
 @pytest.mark.parametrize("overrides,message", [
-    (["task=classify", "head=crf"], "task=classify does not train head=crf (a ner head). Heads for task classify: "
-                                    "classification"),
-    (["head=classification"], "head=classification learns from label, but data=sample_ner gives entities examples. "
+    (["task=classify", "head=crf"], "task=classify does not train head=crf (a ner head). Heads for task classify: "),
+    (["head=classification"], "head=classification learns from label, but data=sample_ner gives examples with entities. "
                               "For data=sample_ner use head=crf | global_pointer | softmax"),
-    (["data=sample_cls"], "head=crf learns from entities, but data=sample_cls gives label examples"),
+    (["data=sample_cls"], "head=crf learns from entities, but data=sample_cls gives examples with label"),
     (["encoder=nosuch"], None),
 ])
 def test_task_head_and_data_are_checked_together(overrides, message):
@@ -136,9 +135,25 @@ def test_task_head_and_data_are_checked_together(overrides, message):
         return
     with pytest.raises(ConfigError) as info:
         registry.check_combination(compose_train_config(overrides))
-    assert message in str(info.value)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    if "task=classify" in overrides:
+        assert "classification" in str(info.value)
 
 
 def test_a_config_without_a_name_says_how_to_pick_one():
     with pytest.raises(ConfigError, match="the head config must name a registered head with `name:`"):
         registry.build_head({"lstm_layers": 1}, hidden_size=8, labels=["PER"])
+
+
+def test_plugins_lists_fast_and_check_imports_and_flags(fake_dist, capsys):
+    from zhnlp.cli import main
+
+    fake_dist("broken-nlp", {"zhnlp.encoders": {"broken_enc": "broken_plugin_mod:build"}},
+              {"broken_plugin_mod": "raise RuntimeError('boom at import')\n"})
+    main(["plugins"])  # metadata only: nothing is imported
+    out = capsys.readouterr().out
+    assert "broken_enc" in out and "IMPORT FAILED" not in out and "broken_plugin_mod" not in __import__("sys").modules
+    main(["plugins", "--check"])
+    lines = capsys.readouterr().out.splitlines()
+    assert any("broken_enc" in line and "IMPORT FAILED" in line for line in lines)
+    assert any(line.split()[1:2] == ["crf"] and "task ner, learns from entities" in line for line in lines)

@@ -54,12 +54,14 @@ def with_plugin(site: Path) -> dict:
 
 def test_example_plugin_installs_lists_and_trains(plugin_site, tmp_path):
     env = with_plugin(plugin_site)
-    listed = zhnlp("plugins", cwd=tmp_path, env=env)
+    listed = zhnlp("plugins", "--check", cwd=tmp_path, env=env)
     assert listed.returncode == 0, explain(listed)
     rows = {tuple(line.split()[:2]) for line in listed.stdout.splitlines() if f"{DIST} 0.1.0" in line}
     assert rows == {("zhnlp.encoders", "hashed_char"), ("zhnlp.heads", "mlp_tagger"),
                     ("zhnlp.datasets", "tsv_entities"), ("zhnlp.conf", "zhnlp_plugin_example")}, listed.stdout
-    assert "IMPORT FAILED" not in "".join(line for line in listed.stdout.splitlines() if DIST in line)
+    ours = [line for line in listed.stdout.splitlines() if DIST in line]
+    assert "IMPORT FAILED" not in "".join(ours)
+    assert any("mlp_tagger" in line and "task ner, learns from entities" in line for line in ours), ours
 
     run_dir = tmp_path / "run"
     proc = zhnlp("train", "encoder=hashed_char", "head=mlp_tagger", *FAST, f"hydra.run.dir={run_dir}",

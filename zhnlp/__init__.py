@@ -9,8 +9,8 @@ Public API:
     EncoderSpec, HeadSpec, DatasetSpec        what a plugin's entry points name (zhnlp.types)
     ModelOutput, GraphPart                    what a head's forward / export_part returns
 Building blocks for plugins: zhnlp.textio (data files), zhnlp.layers (BiLSTM, freezing),
-zhnlp.alignment (char <-> token spans), zhnlp.windows (long texts), zhnlp.text (normalising
-with offsets), zhnlp.weights (checkpoint files); contract tests: ``pytest --pyargs zhnlp.testing``.
+zhnlp.alignment (char <-> token spans), zhnlp.windows (long texts), zhnlp.voting (ensembles),
+zhnlp.text (normalising with offsets), zhnlp.weights (checkpoint files); contract tests: ``pytest --pyargs zhnlp.testing``.
 """
 from __future__ import annotations
 

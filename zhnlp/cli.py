@@ -31,21 +31,29 @@ def run_train(overrides: list[str]) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig
 
-    from zhnlp.config import register_resolvers, to_plain
+    from zhnlp.config import check_overrides, register_resolvers, to_plain
     from zhnlp.searchpath import register
 
     register()
     register_resolvers()
+    if not any(o in ("-m", "--multirun", "--help", "-h", "--hydra-help", "--info") or o.startswith(("--cfg", "-c", "hydra."))
+               for o in overrides):
+        try:
+            check_overrides(overrides)  # a typo: one line with the closest key, before Hydra's long report
+        except ZhnlpError as error:
+            fail(error)
 
     @hydra.main(version_base="1.3", config_path="pkg://zhnlp_conf", config_name="train")
     def _train(cfg: DictConfig) -> float | None:
         from zhnlp.builders import locate
 
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
             plain = to_plain(cfg)
             runner = locate(plain.get("runner") or "zhnlp.train.train")
-            metrics = runner(plain, Path(HydraConfig.get().runtime.output_dir))
+            metrics = runner(plain, run_dir)
         except ZhnlpError as error:
+            remove_unstarted(run_dir)
             fail(error)
         main = cfg.get("report_metric")
         return metrics.get(main) if main else None
@@ -55,19 +63,58 @@ def run_train(overrides: list[str]) -> None:
     _train()
 
 
-def run_plugins(_: list[str]) -> None:
-    """Print every registered plugin: group, name, distribution and version."""
+def remove_unstarted(run_dir: Path) -> None:
+    """Delete the folder of a run that stopped before training wrote anything (no checkpoint, no
+    metrics): it would hold only the composed config, and the error already says what to fix."""
+    import shutil
+
+    if not run_dir.is_dir() or any(run_dir.rglob("*.ckpt")) or (run_dir / "metrics.json").exists():
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    parent = run_dir.parent
+    if parent.name.startswith("multirun_") and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def run_plugins(argv: list[str]) -> None:
+    """Print every registered plugin: group, name, distribution and version (from the installed
+    metadata, without importing anything); ``--check`` imports each one and adds what it declares
+    (a head's task and gold, a dataset's gold, descriptions) or IMPORT FAILED."""
     from zhnlp import registry
 
+    parser = argparse.ArgumentParser(prog="zhnlp plugins", description="List the installed zhnlp plugins.")
+    parser.add_argument("--check", action="store_true", help="import every plugin and show what it declares")
+    args = parser.parse_args(argv)
     rows = []
     for kind in ("encoders", "heads", "datasets", "commands", "keyword_methods", "conf"):
         for name, plugin in sorted(registry.plugins(kind).items()):
-            ok = kind == "conf" or registry.loads(kind, name)
-            rows.append((plugin.group, name, f"{plugin.distribution} {plugin.version}", "" if ok else "IMPORT FAILED"))
+            rows.append((plugin.group, name, f"{plugin.distribution} {plugin.version}",
+                         declared(kind, name) if args.check else ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    print(f"{'group'.ljust(widths[0])}  {'name'.ljust(widths[1])}  {'distribution'.ljust(widths[2])}")
+    print(f"{'group'.ljust(widths[0])}  {'name'.ljust(widths[1])}  {'distribution'.ljust(widths[2])}"
+          + ("  declares" if args.check else ""))
     for row in rows:
         print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2].ljust(widths[2])}  {row[3]}".rstrip())
+    if not args.check:
+        print("(zhnlp plugins --check imports each plugin and shows what it declares)", file=sys.stderr)
+
+
+def declared(kind: str, name: str) -> str:
+    """What one plugin declares, for ``zhnlp plugins --check`` (IMPORT FAILED when it does not load)."""
+    from zhnlp import registry
+    from zhnlp.errors import PluginError
+
+    if kind == "conf":
+        return ""
+    try:
+        value = registry.get(kind, name)
+    except PluginError as error:
+        return f"IMPORT FAILED: {error}"
+    if kind == "heads":
+        return f"task {value.task}, learns from {value.label_kind}; {value.description}".rstrip("; ")
+    if kind == "datasets":
+        return f"gives {value.label_kind or 'any'} examples; {value.description}".rstrip("; ")
+    return getattr(value, "description", "") or ""
 
 
 def run_predict(argv: list[str]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -89,3 +90,75 @@ def config_options(group: str) -> list[str]:
         except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
             continue
     return sorted(found)
+
+
+def _flat_keys(cfg: Any, prefix: str = "") -> list[str]:
+    if not isinstance(cfg, dict):
+        return []
+    out = []
+    for key, value in cfg.items():
+        full = f"{prefix}{key}"
+        out.append(full)
+        out += _flat_keys(value, full + ".")
+    return out
+
+
+def explain_compose_error(overrides: list[str], message: str) -> str | None:
+    """One line that leads to the fix for Hydra's composition errors we can read, else None.
+
+    An unknown key gets the closest existing key ("did you mean trainer.max_epochs?") instead of
+    Hydra's advice to append it with ``+``; an unknown group option gets the closest option.
+    """
+    import difflib
+    import re
+
+    missing = re.search(r"Could not (?:find|load) '([\w/]+)/([^'/]+)'", message)
+    if missing:
+        group, option = missing.group(1).split("/")[-1], missing.group(2)
+        options = config_options(group)
+        close = difflib.get_close_matches(option, options, n=1, cutoff=0.5)
+        hint = f" Did you mean {group}={close[0]}?" if close else ""
+        return (f"{group}={option}: no such {group} config.{hint} Available: {', '.join(options) or '(none)'}"
+                f" (`zhnlp plugins` lists what is installed).")
+    unknown = re.search(r"Could not override '([^']+)'", message) or re.search(r"full_key: (\S+)", message)
+    if unknown and ("not in struct" in message or "Could not override" in message):
+        key = unknown.group(1)
+        rest = [o for o in overrides if not o.split("=", 1)[0].lstrip("+~") == key]
+        try:
+            keys = _flat_keys(compose_with_choices(rest)[0])
+        except Exception:  # the other overrides do not compose either: say what we know
+            keys = []
+        parent = key.rsplit(".", 1)[0] if "." in key else ""
+        siblings = [k for k in keys if (k.rsplit(".", 1)[0] if "." in k else "") == parent]
+        close = difflib.get_close_matches(key, siblings or keys, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        return (f"{key}: no such key in the config.{hint} (`zhnlp train --cfg job` prints the composed config; "
+                f"`+{key}=...` adds a new key, for options a component takes but its YAML does not list.)")
+    return None
+
+
+def check_overrides(overrides: list[str]) -> dict:
+    """Compose the train config once before Hydra runs, so that a mistake stops with one clear line
+    before anything heavy is imported or any run folder is made: a typo in a key or option, a
+    task / head / data mismatch, a split file that does not exist.
+
+    Returns:
+        The composed config (plain dict).
+
+    Raises:
+        ConfigError / PluginError / DataError: naming what to fix.
+    """
+    from zhnlp import registry
+    from zhnlp.errors import ConfigError, DataError
+
+    try:
+        cfg = compose_with_choices(overrides)[0]
+    except ConfigError as exc:
+        raise ConfigError(explain_compose_error(overrides, str(exc)) or str(exc)) from None
+    if {"encoder", "head", "data"} <= set(cfg):
+        registry.check_combination(cfg)
+    for split in ("train", "dev", "test"):
+        path = (cfg.get("data") or {}).get(f"{split}_path")
+        if path is not None and not Path(path).is_file():
+            raise DataError(path, None, f"file not found. Set data.{split}_path=/path/to/file (or fix data_root).")
+    return cfg

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -34,6 +33,7 @@ from zhnlp.data.collate import collate, nonempty
 from zhnlp.data.features import make_features, merge_windows
 from zhnlp.errors import ConfigError, ZhnlpError
 from zhnlp.types import ModelOutput, has
+from zhnlp.voting import majority
 
 FORMAT = "zhnlp-model/1"
 CONFIG_FILE = "zhnlp.json"
@@ -48,18 +48,6 @@ class Member(nn.Module):
     def __init__(self, encoder: nn.Module, head: nn.Module):
         super().__init__()
         self.encoder, self.head = encoder, head
-
-
-def majority(predictions: Sequence[Any], weights: Sequence[float]) -> Any:
-    """The (weighted) most frequent prediction; ties go to the earliest member."""
-    score: Counter = Counter()
-    first: dict[str, Any] = {}
-    for pred, w in zip(predictions, weights):
-        key = json.dumps(pred, sort_keys=True, ensure_ascii=False)
-        score[key] += w
-        first.setdefault(key, pred)
-    best = max(score.values())
-    return next(first[k] for k in first if score[k] == best)
 
 
 def combine_predictions(heads: Sequence[Any], predictions: Sequence[Any], weights: Sequence[float],

@@ -274,8 +274,8 @@ def check_combination(cfg: dict) -> None:
     if dataset is not None and dataset.label_kind is not None and dataset.label_kind != head.label_kind:
         heads = _names("heads", lambda s: s.label_kind == dataset.label_kind)
         datasets = _names("datasets", lambda s: s.label_kind == head.label_kind)
-        raise ConfigError(f"head={head_name} learns from {head.label_kind}, but data={data_name} gives "
-                          f"{dataset.label_kind} examples. For data={data_name} use head={' | '.join(heads) or '?'}; "
+        raise ConfigError(f"head={head_name} learns from {head.label_kind}, but data={data_name} gives examples "
+                          f"with {dataset.label_kind}. For data={data_name} use head={' | '.join(heads) or '?'}; "
                           f"head={head_name} trains on data={' | '.join(datasets) or '?'}.")
 
 

@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
-import jieba.posseg
 
 from zhnlp.errors import ConfigError
 
@@ -16,7 +15,9 @@ jieba.setLogLevel(logging.WARNING)  # jieba prints "Building prefix dict ..." ot
 
 
 @lru_cache(maxsize=8)
-def _tokenizers(user_dict: str | None) -> tuple[jieba.Tokenizer, jieba.posseg.POSTokenizer]:
+def _tokenizers(user_dict: str | None) -> tuple:
+    import jieba.posseg  # loads the POS model (~1 s): only when a method segments
+
     if user_dict is None:
         return jieba.dt, jieba.posseg.dt
     tokenizer = jieba.Tokenizer()
@@ -24,7 +25,7 @@ def _tokenizers(user_dict: str | None) -> tuple[jieba.Tokenizer, jieba.posseg.PO
     return tokenizer, jieba.posseg.POSTokenizer(tokenizer)
 
 
-def tokenizers(user_dict: str | None = None) -> tuple[jieba.Tokenizer, jieba.posseg.POSTokenizer]:
+def tokenizers(user_dict: str | None = None) -> tuple:
     """(word tokenizer, POS tokenizer); with ``user_dict`` a private pair that also knows its words.
 
     Args:

@@ -7,10 +7,10 @@ Kept as one small mixin so the three heads stay short; each head adds its own
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any, Sequence
 
 from zhnlp.alignment import AlignmentStats
+from zhnlp.voting import vote_spans
 from zhnlp.windows import merge_predictions, split_example
 from zhnlp_ner.metrics import entity_metrics, format_report
 
@@ -34,31 +34,6 @@ def cluener_record(example: dict, entities: Sequence[dict]) -> dict:
     for ent in entities:
         label.setdefault(ent["type"], {}).setdefault(ent["text"], []).append([ent["start"], ent["end"] - 1])
     return {"id": example.get("id"), "label": label}
-
-
-def vote_spans(predictions: Sequence[Sequence[dict]], weights: Sequence[float], vote: float = 0.5) -> list[dict]:
-    """Entities predicted by more than ``vote`` of the (weighted) members.
-
-    Args:
-        predictions: each member's entities for one example.
-        weights: one weight per member.
-        vote: the share of the total weight an entity ``(type, start, end)`` must exceed
-            (0.5: a strict majority).
-
-    Returns:
-        the kept entities (each as the first member predicting it wrote it), sorted by
-        (start, end, type).
-    """
-    votes: dict[tuple, float] = defaultdict(float)
-    first: dict[tuple, dict] = {}
-    for pred, w in zip(predictions, weights):
-        for ent in {(e["type"], int(e["start"]), int(e["end"])): e for e in pred}.values():  # one vote per member
-            key = (ent["type"], int(ent["start"]), int(ent["end"]))
-            votes[key] += w
-            first.setdefault(key, ent)
-    total = sum(weights)
-    kept = [key for key, v in votes.items() if v > vote * total + 1e-9]
-    return [first[key] for key in sorted(kept, key=lambda k: (k[1], k[2], k[0]))]
 
 
 def has_line_break(text: str) -> bool:

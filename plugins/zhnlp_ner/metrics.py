@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from seqeval.metrics import classification_report
-from seqeval.scheme import IOBES
 
 from zhnlp_ner.schemes import check_head_scheme, spans_to_tags
 
@@ -59,6 +57,9 @@ def span_metrics(golds: Sequence[set[Entity]], preds: Sequence[set[Entity]]) -> 
 
 def seqeval_metrics(golds: Sequence[set[Entity]], preds: Sequence[set[Entity]], lengths: Sequence[int], scheme: str) -> dict[str, float]:
     """Char-level tags in ``scheme`` scored by seqeval (entity level)."""
+    from seqeval.metrics import classification_report  # imports scikit-learn: only when scoring
+    from seqeval.scheme import IOBES
+
     scheme = check_head_scheme(scheme)
     y_true, y_pred = [], []
     for gold, pred, n in zip(golds, preds, lengths):

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from zhnlp.layers import BiLSTM
 from zhnlp.model import combine_predictions
 from zhnlp.types import GraphPart, ModelOutput, has
-from zhnlp_ner.common import vote_spans
+from zhnlp.voting import vote_spans
 from zhnlp_ner.heads import build_crf, build_global_pointer, build_softmax
 
 TEXTS = ["华为Mate60 发布于深圳", "张三在北京", "李"]

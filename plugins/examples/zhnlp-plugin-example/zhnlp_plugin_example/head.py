@@ -9,7 +9,6 @@ Tags: ``O`` = 0, then ``B-<type>`` = 1 + 2k and ``I-<type>`` = 2 + 2k for the k-
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Sequence
 
 import torch
@@ -20,6 +19,7 @@ from zhnlp import HeadSpec, ModelOutput
 from zhnlp.alignment import AlignmentStats, entity_token_spans, token_spans_to_entities
 from zhnlp.errors import ConfigError
 from zhnlp.types import GraphPart
+from zhnlp.voting import vote_spans
 from zhnlp.windows import merge_predictions, split_example
 
 IGNORE = -100  # target of special and padding tokens: cross_entropy skips it
@@ -154,14 +154,7 @@ class MlpTagger(nn.Module):
                 vote: float = 0.5) -> list[dict]:
         """One example's ensemble prediction (``members: K``): the entities that more than
         ``vote`` of the members' weight predicts."""
-        votes: dict[tuple, float] = defaultdict(float)
-        first: dict[tuple, dict] = {}
-        for pred, weight in zip(predictions, weights):
-            for key, ent in {(e["type"], e["start"], e["end"]): e for e in pred}.items():  # one vote per member
-                votes[key] += weight
-                first.setdefault(key, ent)
-        kept = [key for key, v in votes.items() if v > vote * sum(weights)]
-        return [first[key] for key in sorted(kept, key=lambda k: (k[1], k[2], k[0]))]
+        return vote_spans(predictions, weights, vote)
 
     def export_part(self, batch: dict) -> GraphPart:
         """What ``zhnlp export`` traces: the MLP and the argmax, ``tags`` (B, T)."""
