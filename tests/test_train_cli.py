@@ -101,6 +101,15 @@ def test_multirun_sweep(tmp_path):
     lrs = sorted(json.loads((r / "metrics.json").read_text())["val/f1"] >= 0 and
                  (r / ".hydra" / "overrides.yaml").read_text() for r in runs)
     assert "optim.lr=0.001" in lrs[0] and "optim.lr=0.003" in lrs[1]
+    # the summary: one row per run, best dev F1 first, printed and saved
+    import csv
+
+    rows = list(csv.DictReader((sweep / "summary.csv").open(encoding="utf-8")))
+    assert [r["overrides"].split()[0] for r in rows] and len(rows) == 2
+    scores = [float(r["dev f1"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert {r["overrides"].split()[0] for r in rows} == {"optim.lr=0.001", "optim.lr=0.003"}
+    assert "Sweep summary" in proc.stdout and (sweep / "summary.md").is_file()
 
 
 def test_ddp_two_cpu_processes(tmp_path):

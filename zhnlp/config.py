@@ -24,12 +24,17 @@ def package_path(package: str, relative: str) -> str:
 
 
 def register_resolvers() -> None:
-    """Register ``${sample:REL}`` (zhnlp's bundled samples) and ``${package:PKG,REL}`` (a file shipped
-    in any installed package, e.g. a plugin's samples) once per process."""
+    """Register ``${sample:REL}`` (zhnlp's bundled samples), ``${package:PKG,REL}`` (a file shipped
+    in any installed package, e.g. a plugin's samples) and ``${short:TEXT}`` (cut to 48 characters,
+    for folder names) once per process."""
     if not OmegaConf.has_resolver("sample"):
         OmegaConf.register_new_resolver("sample", sample_path)
     if not OmegaConf.has_resolver("package"):
         OmegaConf.register_new_resolver("package", package_path)
+    if not OmegaConf.has_resolver("short"):
+        from zhnlp.sweep import short_name
+
+        OmegaConf.register_new_resolver("short", short_name)
 
 
 def to_plain(cfg) -> dict:

@@ -158,7 +158,7 @@ def parse_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def default_dir(cfg: dict, choices: dict) -> Path:
-    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"cv_{stamp}_{cfg['data'].get('name', 'data')}_{choices.get('encoder')}_{choices.get('head')}"
 
 

@@ -13,6 +13,35 @@ from zhnlp.model import TaskModel
 from zhnlp.optim import build_optimizer, schedule_factor
 
 
+def rng_states() -> dict:
+    """The Python, NumPy and torch random states (saved in every checkpoint)."""
+    import random
+
+    import numpy as np
+
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    states = {"python": random.getstate(), "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+              "torch": torch.get_rng_state()}  # plain lists and tensors: loadable with weights_only=True
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict) -> None:
+    """Restore what :func:`rng_states` returned."""
+    import random
+
+    import numpy as np
+
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
 class TaskModule(L.LightningModule):
     """Loss, predictions and the head's metrics of ``model``; the optimizer from ``cfg["optim"]``.
 
@@ -27,6 +56,18 @@ class TaskModule(L.LightningModule):
         self.save_hyperparameters({"cfg": cfg, "model": model.config})
         self._stash: list[tuple[int, dict, Any]] = []
         self.last_eval: dict[str, Any] = {}
+
+    # ---- resume: what decides the rest of the run travels in the checkpoint --------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["zhnlp_rng"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._resume_rng = checkpoint.get("zhnlp_rng")
+
+    def on_train_start(self) -> None:
+        if getattr(self, "_resume_rng", None):
+            set_rng_states(self._resume_rng)  # resumed: continue the random streams where they were
+            self._resume_rng = None
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.model(batch).loss

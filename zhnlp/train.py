@@ -71,7 +71,11 @@ def build_trainer(cfg: dict, run_dir: Path, main_metric: str) -> tuple[L.Trainer
     if unknown:
         raise ConfigError(f"trainer.{unknown[0]} is not a Lightning Trainer argument "
                           f"(see https://lightning.ai/docs/pytorch/stable/common/trainer.html).")
-    trainer = L.Trainer(**cfg["trainer"], callbacks=callbacks, logger=loggers, default_root_dir=run_dir)
+    options = dict(cfg["trainer"])
+    # a fresh train loader each epoch, built after a resumed run's state is restored: its batch
+    # order then depends on the epoch only (see BucketBatchSampler), as in an uninterrupted run
+    options.setdefault("reload_dataloaders_every_n_epochs", 1)
+    trainer = L.Trainer(**options, callbacks=callbacks, logger=loggers, default_root_dir=run_dir)
     return trainer, checkpoint
 
 

@@ -96,12 +96,19 @@ class DataModule(L.LightningDataModule):
     def _loader(self, split: str, train: bool) -> DataLoader:
         feats = self.features[split]
         size = self.batch_size if train else self.eval_batch_size
+        # Loaders draw their worker seeds from a generator of their own, never from torch's global
+        # random state: the model's dropout stream then does not depend on how often Lightning
+        # creates loader iterators, which differs between a fresh and a resumed run.
+        generator = torch.Generator().manual_seed(self.seed)
         distributed = self.trainer is not None and self.trainer.world_size > 1
         if distributed:  # Lightning adds its DistributedSampler
-            return DataLoader(feats, batch_size=size, shuffle=train, collate_fn=collate, num_workers=self.num_workers)
+            return DataLoader(feats, batch_size=size, shuffle=train, collate_fn=collate, num_workers=self.num_workers,
+                              generator=generator)
         lengths = [len(f["inputs"]["input_ids"]) for f in feats]
-        sampler = BucketBatchSampler(lengths, size, shuffle=train, seed=self.seed)
-        return DataLoader(feats, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers)
+        epoch = self.trainer.current_epoch if train and self.trainer is not None else 0  # resumed: where it stopped
+        sampler = BucketBatchSampler(lengths, size, shuffle=train, seed=self.seed, epoch=epoch)
+        return DataLoader(feats, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
+                          generator=generator)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)

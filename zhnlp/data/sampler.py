@@ -11,13 +11,16 @@ class BucketBatchSampler(Sampler[list[int]]):
     """Yields batches of indices whose lengths are close.
 
     Training order: shuffle, cut into pools of ``pool_batches`` batches, sort each pool by length,
-    cut into batches, shuffle the batches. Evaluation order (``shuffle=False``): sorted by length.
+    cut into batches, shuffle the batches. Each pass (one per epoch) uses ``seed + epoch`` and then
+    counts the epoch up; ``epoch`` starts at the trainer's epoch when the loader is built, so a run
+    resumed from a checkpoint sees the same batches as one that was never interrupted. Evaluation order (``shuffle=False``): sorted by length.
     """
 
-    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool, seed: int = 0, pool_batches: int = 50):
+    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool, seed: int = 0, pool_batches: int = 50,
+                 epoch: int = 0):
         self.lengths, self.batch_size, self.shuffle = lengths, batch_size, shuffle
         self.seed, self.pool = seed, pool_batches * batch_size
-        self.epoch = 0
+        self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[list[int]]:
         order = list(range(len(self.lengths)))
