@@ -84,3 +84,20 @@ def test_crash_keeps_checkpoints(tmp_path):
     assert (run_dir / "checkpoints" / "crash.ckpt").is_file(), explain(proc)
     assert (run_dir / "logs" / "metrics.csv").is_file()
     assert zhnlp.load(str(run_dir)).predict(["张伟在北京。"])  # the saved model is usable
+
+
+def test_corrupt_or_foreign_checkpoint_says_what_the_file_is(tmp_path):
+    import torch
+
+    text = tmp_path / "notes.ckpt"
+    text.write_text("not a checkpoint", encoding="utf-8")
+    cut = tmp_path / "cut.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(3)}}, cut)
+    cut.write_bytes(cut.read_bytes()[:60])  # a truncated zip archive
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(3)}, "hyper_parameters": {}}, foreign)
+    for path, what in ((text, "no zip archive inside"), (cut, "truncated or corrupt"),
+                       (foreign, "without a zhnlp model config")):
+        with pytest.raises(ZhnlpError) as info:
+            zhnlp.load(str(path))
+        assert what in str(info.value) and "weights_only=False" not in str(info.value), str(info.value)

@@ -157,3 +157,8 @@ def test_plugins_lists_fast_and_check_imports_and_flags(fake_dist, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any("broken_enc" in line and "IMPORT FAILED" in line for line in lines)
     assert any(line.split()[1:2] == ["crf"] and "task ner, learns from entities" in line for line in lines)
+
+
+def test_an_old_style_target_config_says_what_replaces_it():
+    with pytest.raises(ConfigError, match=r"replace `_target_` \(and `_partial_`\) with `name: crf`"):
+        registry.build_head({"_target_": "zhnlp_ner.heads.build_crf", "_partial_": True}, hidden_size=8, labels=["PER"])

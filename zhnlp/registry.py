@@ -150,6 +150,12 @@ RUNTIME_ARGS = {"heads": ("hidden_size", "labels")}
 def split_config(kind: str, config: Any) -> tuple[str, dict]:
     """``{"name": N, **params}`` -> (N, params without meta keys such as ``_lr_``)."""
     what = {"encoders": "encoder", "heads": "head", "datasets": "data"}[kind]
+    if isinstance(config, dict) and "_target_" in config and not isinstance(config.get("name"), str):
+        target = str(config["_target_"])
+        guess = target.rsplit(".", 1)[-1].removeprefix("build_")
+        raise ConfigError(f"the {what} config names its builder with _target_: {target}; configs name the registered "
+                          f"{what} instead: replace `_target_` (and `_partial_`) with `name: {guess}` "
+                          f"(`zhnlp plugins` lists the names).")
     if not isinstance(config, dict) or not isinstance(config.get("name"), str):
         raise ConfigError(f"the {what} config must name a registered {what} with `name:` "
                           f"(e.g. {what}=<name> on the command line; `zhnlp plugins` lists them); got {config!r}.")
