@@ -160,10 +160,10 @@ def check_overrides(overrides: list[str]) -> dict:
         cfg = compose_with_choices(overrides)[0]
     except ConfigError as exc:
         raise ConfigError(explain_compose_error(overrides, str(exc)) or str(exc)) from None
-    if {"encoder", "head", "data"} <= set(cfg):
-        registry.check_combination(cfg)
     for split in ("train", "dev", "test"):
         path = (cfg.get("data") or {}).get(f"{split}_path")
         if path is not None and not Path(path).is_file():
             raise DataError(path, None, f"file not found. Set data.{split}_path=/path/to/file (or fix data_root).")
+    if {"encoder", "head", "data"} <= set(cfg):
+        registry.check_combination(cfg)
     return cfg

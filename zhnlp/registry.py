@@ -263,8 +263,6 @@ def check_combination(cfg: dict) -> None:
     Args:
         cfg: the resolved run config with ``encoder``, ``head``, ``data`` and optional ``task``.
     """
-    enc_name, enc_params = split_config("encoders", cfg["encoder"])
-    check_params("encoders", enc_name, get("encoders", enc_name).build, enc_params, "encoder")
     head_name, head_params = split_config("heads", cfg["head"])
     head = get("heads", head_name)
     check_params("heads", head_name, head.build, head_params, "head")
@@ -283,6 +281,9 @@ def check_combination(cfg: dict) -> None:
         raise ConfigError(f"head={head_name} learns from {head.label_kind}, but data={data_name} gives examples "
                           f"with {dataset.label_kind}. For data={data_name} use head={' | '.join(heads) or '?'}; "
                           f"head={head_name} trains on data={' | '.join(datasets) or '?'}.")
+    # last: an encoder's spec usually imports torch, the head and dataset specs need not
+    enc_name, enc_params = split_config("encoders", cfg["encoder"])
+    check_params("encoders", enc_name, get("encoders", enc_name).build, enc_params, "encoder")
 
 
 def _names(kind: str, keep: Callable[[Any], bool]) -> list[str]:

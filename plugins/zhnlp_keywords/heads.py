@@ -1,10 +1,18 @@
 """The ``keyword_tagger`` head: its public builder and its registration (entry point in ``zhnlp.heads``)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from zhnlp.types import HeadSpec
-from zhnlp_keywords.tagger_head import KeywordTaggerHead, collect_keyword_labels
+from zhnlp_keywords.occurrences import KEYWORD_TYPE
+
+if TYPE_CHECKING:  # the head (torch, jieba) loads when it is built, not when the spec is read
+    from zhnlp_keywords.tagger_head import KeywordTaggerHead
+
+
+def collect_keyword_labels(examples: Sequence[dict]) -> list[str]:
+    """``["KW"]`` when any example has gold keywords (or keyword entities), else ``[]``."""
+    return [KEYWORD_TYPE] if any(ex.get("keywords") or ex.get("entities") for ex in examples) else []
 
 
 def build_keyword_tagger(
@@ -19,7 +27,7 @@ def build_keyword_tagger(
     min_prob: float = 0.01,
     aggregate: str = "noisy_or",
     word_features: bool = True,
-) -> KeywordTaggerHead:
+) -> "KeywordTaggerHead":
     """Keyword extraction as BIO tagging of keyword occurrences with a CRF, ranked by span marginals.
 
     Args:
@@ -41,6 +49,8 @@ def build_keyword_tagger(
         the head; ``predict`` gives ``[(keyword, score), ...]`` per text, ``evaluate`` gives
         ``p@k``/``r@k``/``f1@k`` for k = 3, 5, 10; ``main_metric`` is ``f1@5``.
     """
+    from zhnlp_keywords.tagger_head import KeywordTaggerHead
+
     return KeywordTaggerHead(hidden_size, labels, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
                              dropout=dropout, reduction=reduction, window_overlap=window_overlap,
                              max_span_tokens=max_span_tokens, min_prob=min_prob, aggregate=aggregate,

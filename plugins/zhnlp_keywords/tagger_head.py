@@ -35,11 +35,6 @@ O_TAG, B_TAG, I_TAG = 0, 1, 2
 REDUCTIONS = ("mean", "sum", "token_mean")
 
 
-def collect_keyword_labels(examples: Sequence[dict]) -> list[str]:
-    """``["KW"]`` when any example has gold keywords (or keyword entities), else ``[]``."""
-    return [KEYWORD_TYPE] if any(ex.get("keywords") or ex.get("entities") for ex in examples) else []
-
-
 def bio_constraints() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Allowed starts (K,), transitions (K, K) [from, to] and ends (K,) of the BIO tags ``TAGS``:
     ``I-KW`` only after ``B-KW`` / ``I-KW``, never first; everything else anywhere."""

@@ -19,11 +19,6 @@ LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE_BREAK = re.compile(f"[{re.escape(LINE_BREAKS)}]")
 
 
-def collect_entity_types(examples: Sequence[dict]) -> list[str]:
-    """Sorted entity types present in ``examples`` (the NER label set)."""
-    return sorted({ent["type"] for ex in examples for ent in ex.get("entities", ())})
-
-
 def cluener_record(example: dict, entities: Sequence[dict]) -> dict:
     """One CLUENER2020 submission line: ``{"id", "label": {type: {mention: [[start, end], ...]}}}``.
 

@@ -14,13 +14,15 @@ the span head rules out the spans that cross one before picking its best spans.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from zhnlp.types import HeadSpec
-from zhnlp_ner.common import collect_entity_types
-from zhnlp_ner.crf import CrfHead
-from zhnlp_ner.global_pointer import GlobalPointerHead
-from zhnlp_ner.softmax import SoftmaxHead
+from zhnlp_ner.labels import collect_entity_types
+
+if TYPE_CHECKING:  # the modules with torch load when a head is built, not when the specs are read
+    from zhnlp_ner.crf import CrfHead
+    from zhnlp_ner.global_pointer import GlobalPointerHead
+    from zhnlp_ner.softmax import SoftmaxHead
 
 
 def build_crf(
@@ -51,6 +53,8 @@ def build_crf(
     Returns:
         the head; ``param_groups()`` returns ``{"crf": ...}`` for ``optim.group_lr.crf``.
     """
+    from zhnlp_ner.crf import CrfHead
+
     return CrfHead(hidden_size, labels, scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
                    dropout=dropout, reduction=reduction, window_overlap=window_overlap, split_newlines=split_newlines)
 
@@ -78,6 +82,8 @@ def build_softmax(
     Returns:
         the head.
     """
+    from zhnlp_ner.softmax import SoftmaxHead
+
     return SoftmaxHead(hidden_size, labels, scheme=scheme, dropout=dropout, window_overlap=window_overlap,
                        label_smoothing=label_smoothing, split_newlines=split_newlines)
 
@@ -106,6 +112,8 @@ def build_global_pointer(
     Returns:
         the head.
     """
+    from zhnlp_ner.global_pointer import GlobalPointerHead
+
     return GlobalPointerHead(hidden_size, labels, head_size=head_size, rope=rope, dropout=dropout,
                              window_overlap=window_overlap, split_newlines=split_newlines)
 

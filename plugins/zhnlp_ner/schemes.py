@@ -11,11 +11,12 @@ them into entities first, so the head never depends on a file's format.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
-import torch
+from typing import TYPE_CHECKING, Sequence
 
 from zhnlp.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 ROLE_OF_PREFIX = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
 
@@ -171,6 +172,8 @@ def transition_constraints(tags: Sequence[str], scheme: str) -> tuple[torch.Tens
     Returns:
         (start_allowed (K,), transition_allowed (K, K) indexed [from, to], end_allowed (K,)), bool.
     """
+    import torch  # only the heads need tensors; readers use this module without torch
+
     bioes = check_head_scheme(scheme) == "BIOES"
     parsed = [split_tag(t) for t in tags]
     k = len(tags)

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from zhnlp.types import Head, HeadSpec
 from zhnlp_ner import heads as ner_heads
-from zhnlp_ner.common import collect_entity_types
+from zhnlp_ner.labels import collect_entity_types
 from zhnlp_ner.heads import build_crf, build_global_pointer, build_softmax
 
 BUILDERS = {"crf": build_crf, "softmax": build_softmax, "global_pointer": build_global_pointer}
