@@ -178,8 +178,23 @@ def plugin_commands() -> dict:
     return {name: p for name, p in registry.plugins("commands").items() if name not in COMMANDS}
 
 
+# OpenMP workers that wait for work spin before they sleep; by default they spin so long that a
+# few trainings side by side spend the cores spinning against each other (the default job: 21 s
+# alone, 177 s beside two copies of itself on 2 cores). A short spin keeps the idle speed (whole
+# process, median of 5: 1.04x) and bounds the busy case (2.8x). benchmarks/busy_machine.py measures
+# it. Set before torch loads OpenMP; a value of the user's own (or OMP_WAIT_POLICY) wins.
+SPIN = "4000"
+
+
+def tune_threads() -> None:
+    """Short OpenMP spin-waits unless the environment already chose a wait policy."""
+    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = SPIN
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``zhnlp`` console script."""
+    tune_threads()
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = plugin_commands()
     if argv and argv[0] in extra:
