@@ -1,6 +1,5 @@
 """The install and the process environment: a folder named ``zhnlp`` in the current directory (the
 clone, seen from its parent folder) must not shadow the package; OpenMP waits are tuned once."""
-(the clone, seen from its parent folder) must not shadow the installed package."""
 from __future__ import annotations
 
 import subprocess
