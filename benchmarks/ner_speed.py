@@ -29,9 +29,9 @@ SIZE = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "i
 
 def read_cluener(path: str, limit: int) -> list[dict]:
     """CLUENER lines -> {"text", "entities"} (end exclusive) via zhnlp's own reader."""
-    from zhnlp_ner.readers import build_cluener_reader
+    from zhnlp import registry
 
-    return build_cluener_reader()(path)[:limit]
+    return registry.build_reader({"name": "cluener"})(path, key="--data")[:limit]
 
 
 def bio_tags(example: dict, index: dict[str, int]) -> list[int]:
