@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "plugins" / "examples" / "zhnlp-plugin-example"
 PLUGINS = ["zhnlp_classic", "zhnlp_transformers", "zhnlp_nezha", "zhnlp_ner", "zhnlp_classify", "zhnlp_kbqa",
-           "zhnlp_keywords"]
+           "zhnlp_keywords", "zhnlp_e5"]
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
