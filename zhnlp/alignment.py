@@ -1,10 +1,13 @@
 """Char <-> token alignment for entity heads.
 
 Gold entities live in char offsets of the original text; heads work on tokens. A token is
-*real* when its offset span is non-empty (special tokens have (0, 0)). An entity maps to tokens
-when its start is the first char of a token and its end is the last char of a token; entities
-whose boundary falls inside a token (or on a char with no token, such as dropped whitespace) are
-counted and left out of the targets, never shifted.
+*real* when its offset span is non-empty (special tokens have (0, 0); a SentencePiece ``▁`` that
+owns no character has an empty span too). An entity maps to tokens when its start is the first
+char of a token and its end is the last char of a token. An entity whose boundary falls inside a
+token (``北京`` inside the piece ``在北京``) or on a char with no token (dropped whitespace) is
+either left out of the targets or, with ``snap=True``, widened to the tokens that contain it;
+both are counted (:class:`AlignmentStats`: a warning, and ``counts()`` for the run's metrics),
+never silently shifted.
 """
 from __future__ import annotations
 
@@ -30,8 +33,12 @@ def real_tokens(offsets: Offsets) -> list[int]:
     return [k for k, (s, e) in enumerate(offsets) if e > s]
 
 
+SNAPPED = "boundary inside a token: widened to the tokens containing it"
+
+
 class AlignmentStats:
-    """Counts gold entities a head cannot represent; warns once per batch of new cases.
+    """Counts gold entities a head cannot represent as given (left out, or widened with
+    ``snap``); warns once per batch of new cases.
 
     Cases are keyed by example position and entity, so building targets for the same example
     again (a second epoch, a re-run of setup) does not count it twice.
@@ -41,7 +48,7 @@ class AlignmentStats:
         self.head_name = head_name
         self.seen: set[tuple] = set()
         self.pending: Counter[str] = Counter()
-        self.first: str | None = None
+        self.first: dict[bool, str] = {}
         self.total: Counter[str] = Counter()
 
     def record(self, example: dict, entity: dict, reason: str) -> None:
@@ -52,25 +59,43 @@ class AlignmentStats:
         self.seen.add(key)
         self.pending[reason] += 1
         self.total[reason] += 1
-        if self.first is None:
+        snapped = reason == SNAPPED
+        if snapped not in self.first:
             where = f"{example.get('_file', '?')}:{example.get('_line', '?')}"
-            self.first = f"{where} {entity.get('type')} {entity.get('text')!r} ({reason})"
+            self.first[snapped] = f"{where} {entity.get('type')} {entity.get('text')!r}" + ("" if snapped else f" ({reason})")
+
+    def counts(self) -> dict[str, int]:
+        """All cases so far: ``{"entities_snapped": n, "entities_left_out": m}`` (for metrics.json)."""
+        snapped = self.total[SNAPPED]
+        return {"entities_snapped": snapped, "entities_left_out": sum(self.total.values()) - snapped}
 
     def flush(self) -> int:
         """Emit one warning for the cases recorded since the last flush; return their number."""
         count = sum(self.pending.values())
-        if count:
+        snapped = self.pending.pop(SNAPPED, 0)
+        left_out = count - snapped
+        if snapped:
+            warnings.warn(
+                f"{snapped} gold entit{'y has' if snapped == 1 else 'ies have'} a boundary inside a token of this "
+                f"tokenizer and {'was' if snapped == 1 else 'were'} widened to the tokens containing "
+                f"{'it' if snapped == 1 else 'them'} in the {self.head_name} head's training targets; first: "
+                f"{self.first[True]}. Predictions on such tokens cover whole tokens, so these entities count as "
+                f"misses in evaluation; a tokenizer that splits at these boundaries (a char-level or WordPiece "
+                f"encoder) keeps them exact.",
+                stacklevel=3,
+            )
+        if left_out:
             reasons = ", ".join(f"{n} {why}" for why, n in self.pending.most_common())
             warnings.warn(
-                f"{count} gold entit{'y' if count == 1 else 'ies'} cannot be represented by the "
-                f"{self.head_name} head on these tokens and {'is' if count == 1 else 'are'} left out of its "
-                f"training targets ({reasons}); first: {self.first}. They still count as misses in "
+                f"{left_out} gold entit{'y' if left_out == 1 else 'ies'} cannot be represented by the "
+                f"{self.head_name} head on these tokens and {'is' if left_out == 1 else 'are'} left out of its "
+                f"training targets ({reasons}); first: {self.first[False]}. They still count as misses in "
                 f"evaluation. Use a tokenizer that splits at these boundaries (e.g. a char-level encoder) "
                 f"to keep them.",
                 stacklevel=3,
             )
-            self.pending.clear()
-            self.first = None
+        self.pending.clear()
+        self.first = {}
         return count
 
 
@@ -79,6 +104,7 @@ def entity_token_spans(
     offsets: Offsets,
     label_index: dict[str, int],
     allow_overlap: bool,
+    snap: bool = False,
 ) -> tuple[list[TokenSpan], list[tuple[dict, str]]]:
     """Map char-offset entities to inclusive token spans.
 
@@ -88,13 +114,18 @@ def entity_token_spans(
         label_index: known entity types.
         allow_overlap: False for tagging heads (one tag per token): an entity overlapping one
             already placed (longer first, then leftmost) is rejected.
+        snap: an entity whose boundary falls inside a token (or on a char without one) is
+            widened to the real tokens it touches (reason :data:`SNAPPED`, kept) instead of
+            rejected.
 
     Returns:
-        (token spans sorted by position, rejected [(entity, reason)]).
+        (token spans sorted by position, [(entity, reason)] for every entity not placed as
+        given: rejected ones, and with ``snap`` the widened ones (reason :data:`SNAPPED`)).
     """
     first_of: dict[int, int] = {}
     last_of: dict[int, int] = {}
-    for k in real_tokens(offsets):
+    real = real_tokens(offsets)
+    for k in real:
         s, e = offsets[k]
         first_of.setdefault(s, k)
         last_of[e] = k
@@ -108,17 +139,26 @@ def entity_token_spans(
             rejected.append((ent, "type not in the head's labels"))
             continue
         a, b = first_of.get(ent["start"]), last_of.get(ent["end"])
+        widened = False
+        if (a is None or b is None or a > b) and snap:
+            touching = [k for k in real if offsets[k][0] < ent["end"] and offsets[k][1] > ent["start"]]
+            a, b = (touching[0], touching[-1]) if touching else (None, None)
+            widened = True
         if a is None or b is None or a > b:
             rejected.append((ent, "boundary inside a token or on a char without a token"))
             continue
         span = (ent["type"], a, b)
-        if span in seen:
+        if span in seen:  # a duplicate (or, widened, the same tokens as another entity)
+            if widened:
+                rejected.append((ent, SNAPPED))
             continue
         if not allow_overlap:
             if any(k in taken for k in range(a, b + 1)):
                 rejected.append((ent, "overlaps another entity (nested entities need global_pointer)"))
                 continue
             taken.update(range(a, b + 1))
+        if widened:
+            rejected.append((ent, SNAPPED))
         seen.add(span)
         spans.append(span)
     spans.sort(key=lambda sp: (sp[1], sp[2], sp[0]))

@@ -33,7 +33,7 @@ def metrics_table(metrics: dict[str, float]) -> str:
     lines = []
     for key in sorted(metrics):
         value = metrics[key]
-        is_score = 0.0 <= value <= 1.0 and "loss" not in key and not key.startswith("train/")
+        is_score = 0.0 <= value <= 1.0 and "loss" not in key and not key.startswith(("train/", "data/"))
         shown = f"{value * 100:6.2f}" if is_score else f"{value:.4g}"
         lines.append(f"  {key.ljust(width)}  {shown}")
     return "\n".join(lines)

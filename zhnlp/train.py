@@ -112,6 +112,8 @@ def train(cfg: dict, run_dir: Path) -> dict[str, float]:
         trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)
         metrics.update(module.last_eval["metrics"])
         final = module.last_eval
+    if has(head, "data_counts"):  # e.g. gold entities the tokenizer's pieces cut
+        metrics.update({f"data/{k}": float(v) for k, v in head.data_counts().items()})
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/seconds"] = round(time.time() - started, 1)
     if trainer.is_global_zero:

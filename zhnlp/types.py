@@ -156,6 +156,9 @@ class Head(Protocol):
         report(metrics) -> str                 a printable table of ``evaluate``'s metrics
         artifacts(predictions, examples, run_dir) -> list[str]   extra files for the run folder
         output_formats: dict[str, (example, prediction) -> dict]  ``zhnlp predict --format``
+        data_counts() -> dict[str, float]      counts about the gold its ``targets`` saw (e.g.
+                                               entities widened to token boundaries or left out),
+                                               written to metrics.json as ``data/<name>``
     """
 
     main_metric: str
@@ -197,7 +200,7 @@ class MaskedLM(Protocol):
 OPTIONAL = {
     "encoder": ("fit", "save_assets", "layer_groups", "input_embeddings", "masked_lm", "export_module"),
     "head": ("fit", "split", "merge", "truncate", "combine", "export_part", "predict_from_export",
-             "param_groups", "report", "artifacts", "output_formats"),
+             "param_groups", "report", "artifacts", "output_formats", "data_counts"),
 }
 REQUIRED = {
     "encoder": ("hidden_size", "tokenizer", "max_length", "num_special_tokens", "forward"),

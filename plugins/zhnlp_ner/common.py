@@ -10,9 +10,22 @@ import re
 from typing import Any, Sequence
 
 from zhnlp.alignment import AlignmentStats
+from zhnlp.errors import ConfigError
 from zhnlp.voting import vote_spans
 from zhnlp.windows import merge_predictions, split_example
 from zhnlp_ner.metrics import entity_metrics, format_report
+
+# What a gold entity whose boundary falls inside a token becomes in the targets (zhnlp.alignment).
+BOUNDARIES = ("snap", "drop")
+
+
+def check_boundary(boundary: str) -> bool:
+    """``head.boundary`` -> the ``snap`` flag of :func:`zhnlp.alignment.entity_token_spans`."""
+    if boundary not in BOUNDARIES:
+        raise ConfigError(f"head.boundary={boundary!r}: use snap (widen the entity to the tokens containing it) "
+                          f"or drop (leave it out of the targets).")
+    return boundary == "snap"
+
 
 # What ``str.splitlines`` breaks at: no decoded entity contains one of these (``split_newlines``).
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
@@ -88,6 +101,11 @@ class EntityHeadMixin:
     def flush_warnings(self) -> int:
         """Warn once about gold entities left out of the targets since the last call."""
         return self.stats.flush()
+
+    def data_counts(self) -> dict[str, int]:
+        """Gold entities (all splits) whose boundary fell inside a token: widened (``boundary:
+        snap``) or left out of the targets (``drop``, and entities of other reasons)."""
+        return self.stats.counts()
 
     def evaluate(self, predictions: Sequence[Sequence[dict]], examples: Sequence[dict]) -> dict[str, float]:
         """Micro / macro / per-type entity P, R, F1 as fractions (see :mod:`zhnlp_ner.metrics`)."""

@@ -12,6 +12,7 @@ from zhnlp.alignment import AlignmentStats
 from zhnlp.errors import ConfigError
 from zhnlp.layers import BiLSTM
 from zhnlp.types import GraphPart, ModelOutput
+from zhnlp_ner.common import check_boundary
 from zhnlp_ner.export_parts import CrfPart
 from zhnlp_ner.schemes import build_tags, check_head_scheme, transition_constraints
 from zhnlp_ner.tagging import TaggingHeadMixin, tag_targets
@@ -35,7 +36,7 @@ class CrfHead(TaggingHeadMixin, nn.Module):
 
     def __init__(self, hidden_size: int, labels: Sequence[str], scheme: str = "BIO", lstm_layers: int = 0,
                  lstm_hidden: int = 256, dropout: float = 0.1, reduction: str = "mean", window_overlap: int = 64,
-                 split_newlines: bool = True):
+                 split_newlines: bool = True, boundary: str = "snap"):
         super().__init__()
         if not labels:
             raise ConfigError("the crf head needs at least one entity type (labels=[] given).")
@@ -47,7 +48,7 @@ class CrfHead(TaggingHeadMixin, nn.Module):
         self.tags = build_tags(self.labels, self.scheme)
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         self.label_index = {t: i for i, t in enumerate(self.labels)}
-        self.stats = AlignmentStats("crf")
+        self.stats, self.snap = AlignmentStats("crf"), check_boundary(boundary)
         self.decode_repairs = 0
         self.dropout = nn.Dropout(dropout)
         # dropout between stacked LSTM layers only; none on the LSTM output
@@ -63,7 +64,8 @@ class CrfHead(TaggingHeadMixin, nn.Module):
 
     def targets(self, example: dict, encoding: dict) -> dict[str, torch.Tensor]:
         """``{"tags": (T,)}`` tag ids, ``O`` on special tokens."""
-        return {"tags": tag_targets(example, encoding, self.tag_index, self.label_index, self.scheme, 0, self.stats)}
+        return {"tags": tag_targets(example, encoding, self.tag_index, self.label_index, self.scheme, 0, self.stats,
+                                    self.snap)}
 
     def emissions(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T, H) hidden states -> (B, T, num_tags) float32 emission scores."""

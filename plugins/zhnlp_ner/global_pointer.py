@@ -21,7 +21,7 @@ from torch import nn
 from zhnlp.alignment import AlignmentStats, as_offsets, entity_token_spans, token_spans_to_entities
 from zhnlp.errors import ConfigError
 from zhnlp.types import ModelOutput
-from zhnlp_ner.common import LINE_BREAKS, EntityHeadMixin, has_line_break
+from zhnlp_ner.common import LINE_BREAKS, EntityHeadMixin, check_boundary, has_line_break
 
 
 def rope(x: torch.Tensor) -> torch.Tensor:
@@ -86,7 +86,8 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], head_size: int = 64, rope: bool = True,
-                 dropout: float = 0.1, window_overlap: int = 64, split_newlines: bool = True):
+                 dropout: float = 0.1, window_overlap: int = 64, split_newlines: bool = True,
+                 boundary: str = "snap"):
         super().__init__()
         if not labels:
             raise ConfigError("the global_pointer head needs at least one entity type (labels=[] given).")
@@ -97,14 +98,15 @@ class GlobalPointerHead(EntityHeadMixin, nn.Module):
         self.head_size, self.use_rope = int(head_size), bool(rope)
         self.eval_scheme, self.window_overlap = None, int(window_overlap)
         self.split_newlines = bool(split_newlines)
-        self.stats = AlignmentStats("global_pointer")
+        self.stats, self.snap = AlignmentStats("global_pointer"), check_boundary(boundary)
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(hidden_size, len(self.labels) * self.head_size * 2)
 
     def targets(self, example: dict, encoding: dict) -> dict[str, torch.Tensor]:
         """``{"spans": (N, 3)}`` (type id, first token, last token) per gold entity."""
         offsets = as_offsets(encoding["offset_mapping"])
-        spans, rejected = entity_token_spans(example.get("entities", ()), offsets, self.label_index, allow_overlap=True)
+        spans, rejected = entity_token_spans(example.get("entities", ()), offsets, self.label_index, allow_overlap=True,
+                                             snap=self.snap)
         for ent, reason in rejected:
             self.stats.record(example, ent, reason)
         if not spans:

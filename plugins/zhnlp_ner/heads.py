@@ -35,6 +35,7 @@ def build_crf(
     reduction: str = "mean",
     window_overlap: int = 64,
     split_newlines: bool = True,
+    boundary: str = "snap",
 ) -> CrfHead:
     """CRF tagging head (optional BiLSTM, linear emissions, linear-chain CRF).
 
@@ -49,6 +50,9 @@ def build_crf(
         window_overlap: char overlap of windows for texts longer than the encoder accepts.
         split_newlines: cut every decoded entity at the line breaks of its text (a path through
             ``北京\\n大学`` gives ``北京`` and ``大学``); False keeps the decoded spans as they are.
+        boundary: a gold entity whose boundary falls inside a token (``北京`` in the SentencePiece
+            piece ``在北京``): ``snap`` widens it to the tokens containing it, ``drop`` leaves it out
+            of the targets; both are counted (a warning, ``data/entities_*`` in metrics.json).
 
     Returns:
         the head; ``param_groups()`` returns ``{"crf": ...}`` for ``optim.group_lr.crf``.
@@ -56,7 +60,8 @@ def build_crf(
     from zhnlp_ner.crf import CrfHead
 
     return CrfHead(hidden_size, labels, scheme=scheme, lstm_layers=lstm_layers, lstm_hidden=lstm_hidden,
-                   dropout=dropout, reduction=reduction, window_overlap=window_overlap, split_newlines=split_newlines)
+                   dropout=dropout, reduction=reduction, window_overlap=window_overlap, split_newlines=split_newlines,
+                   boundary=boundary)
 
 
 def build_softmax(
@@ -67,6 +72,7 @@ def build_softmax(
     window_overlap: int = 64,
     label_smoothing: float = 0.0,
     split_newlines: bool = True,
+    boundary: str = "snap",
 ) -> SoftmaxHead:
     """Per-token softmax tagging head (argmax decoding with conlleval repairs).
 
@@ -78,6 +84,7 @@ def build_softmax(
         window_overlap: char overlap of windows for long texts.
         label_smoothing: cross-entropy label smoothing in [0, 1).
         split_newlines: cut every decoded entity at the line breaks of its text (as ``crf``).
+        boundary: ``snap`` or ``drop`` (as ``crf``).
 
     Returns:
         the head.
@@ -85,7 +92,7 @@ def build_softmax(
     from zhnlp_ner.softmax import SoftmaxHead
 
     return SoftmaxHead(hidden_size, labels, scheme=scheme, dropout=dropout, window_overlap=window_overlap,
-                       label_smoothing=label_smoothing, split_newlines=split_newlines)
+                       label_smoothing=label_smoothing, split_newlines=split_newlines, boundary=boundary)
 
 
 def build_global_pointer(
@@ -96,6 +103,7 @@ def build_global_pointer(
     dropout: float = 0.1,
     window_overlap: int = 64,
     split_newlines: bool = True,
+    boundary: str = "snap",
 ) -> GlobalPointerHead:
     """GlobalPointer span head (handles nested entities).
 
@@ -108,6 +116,7 @@ def build_global_pointer(
         window_overlap: char overlap of windows for long texts.
         split_newlines: never decode a span that crosses a line break (nor one on a token that
             holds one); the spans within each line are scored on their own.
+        boundary: ``snap`` or ``drop`` (as ``crf``).
 
     Returns:
         the head.
@@ -115,7 +124,7 @@ def build_global_pointer(
     from zhnlp_ner.global_pointer import GlobalPointerHead
 
     return GlobalPointerHead(hidden_size, labels, head_size=head_size, rope=rope, dropout=dropout,
-                             window_overlap=window_overlap, split_newlines=split_newlines)
+                             window_overlap=window_overlap, split_newlines=split_newlines, boundary=boundary)
 
 
 crf = HeadSpec(build=build_crf, task="ner", label_kind="entities", collect_labels=collect_entity_types,

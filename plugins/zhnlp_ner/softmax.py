@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from zhnlp.alignment import AlignmentStats
 from zhnlp.errors import ConfigError
 from zhnlp.types import GraphPart, ModelOutput
+from zhnlp_ner.common import check_boundary
 from zhnlp_ner.crf import fit_length
 from zhnlp_ner.export_parts import ArgmaxPart
 from zhnlp_ner.schemes import build_tags, check_head_scheme
@@ -27,7 +28,7 @@ class SoftmaxHead(TaggingHeadMixin, nn.Module):
     """
 
     def __init__(self, hidden_size: int, labels: Sequence[str], scheme: str = "BIO", dropout: float = 0.1,
-                 window_overlap: int = 64, label_smoothing: float = 0.0, split_newlines: bool = True):
+                 window_overlap: int = 64, label_smoothing: float = 0.0, split_newlines: bool = True, boundary: str = "snap"):
         super().__init__()
         if not labels:
             raise ConfigError("the softmax head needs at least one entity type (labels=[] given).")
@@ -40,14 +41,15 @@ class SoftmaxHead(TaggingHeadMixin, nn.Module):
         self.tags = build_tags(self.labels, self.scheme)
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
         self.label_index = {t: i for i, t in enumerate(self.labels)}
-        self.stats = AlignmentStats("softmax")
+        self.stats, self.snap = AlignmentStats("softmax"), check_boundary(boundary)
         self.decode_repairs = 0
         self.dropout = nn.Dropout(dropout)
         self.proj = nn.Linear(hidden_size, len(self.tags))
 
     def targets(self, example: dict, encoding: dict) -> dict[str, torch.Tensor]:
         """``{"tags": (T,)}`` tag ids, -100 on special tokens."""
-        return {"tags": tag_targets(example, encoding, self.tag_index, self.label_index, self.scheme, IGNORE, self.stats)}
+        return {"tags": tag_targets(example, encoding, self.tag_index, self.label_index, self.scheme, IGNORE, self.stats,
+                                    self.snap)}
 
     def forward(self, hidden: torch.Tensor, batch: dict) -> ModelOutput:
         """Tag logits (B, T, K) as ``scores`` (masked by ``attention_mask``); ``loss`` = mean token

@@ -18,6 +18,7 @@ def tag_targets(
     scheme: str,
     special_value: int,
     stats: AlignmentStats,
+    snap: bool = False,
 ) -> torch.Tensor:
     """One tag id per token: entity tags on real tokens, ``special_value`` on special tokens.
 
@@ -28,13 +29,15 @@ def tag_targets(
         label_index: the head's entity type -> id.
         scheme: ``BIO`` or ``BIOES``.
         special_value: id for special tokens (0 = ``O`` for the CRF, -100 for softmax).
-        stats: where unrepresentable entities are counted.
+        stats: where unrepresentable (and, with ``snap``, widened) entities are counted.
+        snap: widen an entity whose boundary falls inside a token to the tokens containing it.
 
     Returns:
         (T,) LongTensor.
     """
     offsets = as_offsets(encoding["offset_mapping"])
-    spans, rejected = entity_token_spans(example.get("entities", ()), offsets, label_index, allow_overlap=False)
+    spans, rejected = entity_token_spans(example.get("entities", ()), offsets, label_index, allow_overlap=False,
+                                       snap=snap)
     for ent, reason in rejected:
         stats.record(example, ent, reason)
     ids = [tag_index[t] for t in spans_to_tags(spans, len(offsets), scheme)]

@@ -1,5 +1,6 @@
 """Public builders of the pretrained transformer encoders and their ``EncoderSpec`` registrations
-(``bert_wwm``, ``roberta_wwm``, ``ernie``, ``albert_zh``: the ``zhnlp.encoders`` entry points).
+(``bert_wwm``, ``roberta_wwm``, ``ernie``, ``albert_zh``, and ``hf`` for any local checkpoint through
+``AutoModel``/``AutoTokenizer``: the ``zhnlp.encoders`` entry points).
 
 Each builder returns a ``TransformerEncoder``; they differ only by model class and default
 checkpoint. Each spec's ``example_kwargs(tmp_dir)`` writes a tiny random checkpoint
@@ -13,6 +14,7 @@ from functools import partial
 from zhnlp.types import EncoderSpec
 from zhnlp_transformers import tiny
 from zhnlp_transformers.encoder import TransformerEncoder, build_transformer
+from zhnlp_transformers.hf import build_hf
 
 
 def build_bert_wwm(pretrained: str = "hfl/chinese-bert-wwm-ext", weights: bool = True,
@@ -137,3 +139,5 @@ bert_wwm = _spec(build_bert_wwm, "bert_wwm", "Chinese BERT-wwm (BertModel; a hub
 roberta_wwm = _spec(build_roberta_wwm, "roberta_wwm", "Chinese RoBERTa-wwm-ext (BERT architecture; a checkpoint directory)")
 ernie = _spec(build_ernie, "ernie", "ERNIE 3.0 (ErnieModel; a hub-layout checkpoint directory)")
 albert_zh = _spec(build_albert_zh, "albert_zh", "ALBERT-zh (AlbertModel + BertTokenizer; a checkpoint directory)")
+hf = EncoderSpec(build=build_hf, example_kwargs=tiny.hf_example_kwargs,
+                 description="any local transformers checkpoint (AutoModel + fast AutoTokenizer: WordPiece, SentencePiece, BPE)")

@@ -170,3 +170,72 @@ def base_kwargs(name: str, tmp_dir: str | Path) -> dict:
     directory = write_checkpoint(Path(tmp_dir) / f"base-{name}", _model_type(name), synthetic_vocab(21128),
                                  size=dict(BASE), weights=False)
     return {"pretrained": str(directory), "weights": False}
+
+
+# ---- a SentencePiece (Unigram) checkpoint in the XLM-R layout ---------------------------------------
+XLMR_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
+# Multi-character pieces, as XLM-R's SentencePiece model has them: entities can end inside one.
+_WORDS = ["北京", "在北京", "北京大学", "大学", "华为", "手机", "发布", "中国", "银行", "读书", "张伟", "深圳",
+          "公司", "上海", "年月", "mate", "phone", "iphone", "pro", "max", "the", "and", "nlp", "cafe", "pku",
+          "edu", "cn", "test", "60", "15", "20", "202", "2023", "123"]
+
+
+def unigram_pieces() -> list[tuple[str, float]]:
+    """A deterministic Unigram vocabulary (about 22k pieces) in XLM-R's order: specials, then
+    ``▁``-marked word starts and inner pieces (single characters score lower than the
+    multi-character pieces, so ``在北京`` is one piece), then the rest of the CJK block."""
+    chars = list(dict.fromkeys(_HANZI)) + [chr(c) for c in range(33, 127)] + list("，。！？：；、“”（）😀")
+    pieces = [(p, 0.0) for p in XLMR_SPECIALS] + [("▁", -3.0)]
+    pieces += [(w, -6.0) for w in _WORDS] + [("▁" + w, -6.0) for w in _WORDS]
+    pieces += [(c, -9.0) for c in chars] + [("▁" + c, -9.5) for c in chars]
+    # every other CJK character, without a word-start form: after a space it reads ``▁`` + char
+    pieces += [(chr(c), -11.0) for c in range(0x4E00, 0xA000)]
+    return list(dict(pieces).items())
+
+
+def write_sentencepiece_checkpoint(directory: str | Path, *, size: dict | None = None, seed: int = 0,
+                                   with_head: bool = True) -> Path:
+    """Write a random XLM-RoBERTa checkpoint with a SentencePiece (Unigram) tokenizer.json, in the
+    hub layout (``config.json``, ``model.safetensors``, ``tokenizer.json``, ``tokenizer_config.json``),
+    built offline with the ``tokenizers`` library: NFKC normaliser, ``▁`` word marks (Metaspace),
+    ``<s> A </s>`` and ``<s> A </s></s> B </s>`` templates.
+
+    Args:
+        directory: where to write (created if needed).
+        size: architecture sizes; default ``TINY``.
+        seed: random seed for the weights.
+        with_head: save ``XLMRobertaForMaskedLM`` (``roberta.``-prefixed keys, like hub uploads)
+            rather than the bare encoder.
+
+    Returns:
+        The checkpoint directory.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    pieces = unigram_pieces()
+    tok = Tokenizer(models.Unigram(pieces, unk_id=XLMR_SPECIALS.index("<unk>"), byte_fallback=False))
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    sizes = dict(TINY if size is None else size)
+    sizes["max_position_embeddings"] += 2  # XLM-R positions start after the padding id
+    hf_tok = XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                                     cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<unk>",
+                                     model_max_length=sizes["max_position_embeddings"] - 2)
+    hf_tok.save_pretrained(str(directory))
+    config = XLMRobertaConfig(vocab_size=len(pieces), pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                              type_vocab_size=1, **sizes)
+    torch.manual_seed(seed)
+    model = (XLMRobertaForMaskedLM if with_head else XLMRobertaModel)(config).eval()
+    model.save_pretrained(directory)
+    return directory
+
+
+def hf_example_kwargs(tmp_dir: str | Path) -> dict:
+    """``encoder=hf`` builder kwargs for a tiny SentencePiece checkpoint written to ``tmp_dir/tiny-hf``."""
+    return {"pretrained": str(write_sentencepiece_checkpoint(Path(tmp_dir) / "tiny-hf"))}

@@ -102,7 +102,7 @@ def test_targets_predict_round_trip(helpers, head_name, tokenizer_name):
     exs = examples(helpers)
     encs = encodings_for(helpers, tokenizer_name, [e["text"] for e in exs])
     builder = BUILDERS[head_name]
-    head = builder(hidden_size=32, labels=collect_entity_types(exs)).eval()
+    head = builder(hidden_size=32, labels=collect_entity_types(exs), boundary="drop").eval()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         targets = [head.targets(e, enc) for e, enc in zip(exs, encs)]
@@ -142,7 +142,7 @@ def test_tag_targets_on_wordpieces(helpers):
 
 
 def test_unrepresentable_warned_once_per_new_case(helpers):
-    head = build_softmax(hidden_size=4, labels=["X"])
+    head = build_softmax(hidden_size=4, labels=["X"], boundary="drop")
     text = "Mate60Pro"
     exs = [{"text": text, "entities": [helpers.entity(text, "X", 1, 3)], "_file": "f.txt", "_line": n} for n in (1, 4, 7)]
     encs = [helpers.fake_bert_encode(text) for _ in exs]
@@ -155,6 +155,37 @@ def test_unrepresentable_warned_once_per_new_case(helpers):
         for e, enc in zip(exs, encs):  # same examples again (next epoch): nothing new to report
             head.targets(e, enc)
         head(torch.randn(3, batch["input_ids"].size(1), 4), batch)
+
+
+@pytest.mark.parametrize("head_name", ["crf", "softmax", "global_pointer"])
+def test_boundary_inside_a_token_snaps_and_is_counted(helpers, head_name):
+    # "京" ends inside the piece "北京大学": the entity widens to that piece, never to a shifted char span
+    text = "去北京大学玩ab"
+    offsets = [(0, 0), (0, 1), (1, 5), (5, 6), (6, 8), (0, 0)]  # [CLS] 去 北京大学 玩 ab [SEP]
+    enc = {"input_ids": list(range(6)), "attention_mask": [1] * 6, "offset_mapping": offsets}
+    ex = {"text": text, "entities": [helpers.entity(text, "LOC", 1, 3), helpers.entity(text, "X", 7, 8)],
+          "_file": "f.txt", "_line": 3}
+    head = BUILDERS[head_name](hidden_size=8, labels=["LOC", "X"]).eval()
+    targets = head.targets(ex, enc)
+    assert head.data_counts() == {"entities_snapped": 2, "entities_left_out": 0}
+    if head_name == "global_pointer":
+        assert targets["spans"].tolist() == [[0, 2, 2], [1, 4, 4]]
+    else:
+        assert [head.tags[max(t, 0)] for t in targets["tags"].tolist()][1:5] == ["O", "B-LOC", "O", "B-X"]
+    with pytest.warns(UserWarning, match=r"2 gold entities have a boundary inside a token .* widened .* "
+                                         r"first: f\.txt:3 LOC '北京'"):
+        head.flush_warnings()
+    head.targets(ex, enc)  # the same example again (next epoch): not counted twice
+    assert head.data_counts()["entities_snapped"] == 2
+    dropping = BUILDERS[head_name](hidden_size=8, labels=["LOC", "X"], boundary="drop")
+    dropped = dropping.targets(ex, enc)
+    assert dropping.data_counts() == {"entities_snapped": 0, "entities_left_out": 2}
+    if head_name == "global_pointer":
+        assert dropped["spans"].tolist() == [[-100, -100, -100]]
+    else:
+        assert set(dropped["tags"].tolist()) <= {0, -100}
+    with pytest.raises(Exception, match="head.boundary='shift'"):
+        BUILDERS[head_name](hidden_size=8, labels=["LOC"], boundary="shift")
 
 
 def padded_vs_single_losses(helpers, head, exs, encs):
